@@ -17,3 +17,15 @@ class LRSSettings(BaseModel):
             "Unset: SQLite at <data_dir>/lrs.sqlite3. PostgreSQL: postgresql+psycopg://..."
         ),
     )
+    authority_home_page: str = Field(
+        default="https://lrs.aspects.invalid",
+        description=(
+            "homePage of the account that names a credential in the `authority` of the "
+            "statements written with it (fixed per credential when it is created)."
+        ),
+    )
+    max_document_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1,
+        description="Largest document (State, Activity / Agent Profile) accepted; larger: 413.",
+    )
