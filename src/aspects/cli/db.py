@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from aspects.cli.common import get_settings
+from aspects.errors import ConfigError
 from aspects.store.client import open_client
 from aspects.store.migrate import migrate as run_migrations
 from aspects.store.status import store_status
@@ -65,3 +66,32 @@ def _size(count: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} GiB"
+
+
+@db.command("serve")
+@click.option("--host", default=None, help="Address to bind (default: store.endpoint_host).")
+@click.option("--port", type=int, default=None, help="Port (default: store.endpoint_port).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve the embedded database over ClickHouse's HTTP interface (until SIGTERM)."""
+    from aspects.store.client import embedded_path
+    from aspects.store.endpoint.auth import Users
+    from aspects.store.endpoint.server import serve as run_server
+
+    settings = get_settings(ctx)
+    store = settings.store
+    if store.url is not None:
+        raise click.UsageError("store.url is set: the store is a ClickHouse server, not embedded")
+    try:
+        users = Users.create(
+            store.admin_user,
+            settings.secret("store_admin", store.admin_password),
+            store.readonly_user,
+            settings.secret("store_readonly", store.readonly_password),
+        )
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+    host = host or store.endpoint_host
+    port = port or store.endpoint_port
+    click.echo(f"serving the embedded database on http://{host}:{port} (Ctrl-C or SIGTERM stops)")
+    run_server(embedded_path(store, settings.data_dir), host, port, users)
