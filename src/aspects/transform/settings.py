@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
@@ -25,6 +26,13 @@ class TransformSettings(BaseModel):
             "Off by default: no username, email or name leaves the transformer."
         ),
     )
+    pii_identifier: Literal["mbox", "mbox_sha1sum"] = Field(
+        default="mbox",
+        description=(
+            "With PII on: the actor's email as `mbox`, or only its SHA1 as `mbox_sha1sum`. "
+            "Emails come from the `email` column of external_ids_file."
+        ),
+    )
     secret: SecretStr | None = Field(
         default=None,
         description=(
@@ -37,6 +45,21 @@ class TransformSettings(BaseModel):
         description=(
             "CSV of LMS user id -> xAPI external id (UUID) exported from the LMS; "
             "used before the keyed hash so actors match the LMS's own transformer."
+        ),
+    )
+    course_names_file: Path | None = Field(
+        default=None,
+        description=(
+            "CSV of course_id,display_name giving course names to `aspects transform`. "
+            "Unset: statements carry no course name."
+        ),
+    )
+    erb_strict: bool = Field(
+        default=False,
+        description=(
+            "Reproduce event-routing-backends' output exactly, including the few statements it "
+            "writes that are not valid xAPI 1.0.3 (GroupActivity objects, score max equal to "
+            "min, bare exam attempt codes as ids). Off: those are repaired, ids unchanged."
         ),
     )
     transformer_version: str | None = Field(

@@ -1,0 +1,103 @@
+"""Read values out of an Open edX event the way event-routing-backends (ERB) does.
+
+ERB's output depends on two lookup rules, so we reproduce them exactly:
+
+- a dotted key (``"data.mode"``) follows that path and gives ``None`` when any step is missing or
+  is not a mapping;
+- a plain key (``"session"``) is searched at every depth, the event's own keys first, then each
+  nested object in order (depth first);
+
+and in both cases an empty value (``""``, ``[]``, ``{}``, ``None``, but not ``0``/``False``)
+counts as missing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aspects.transform.errors import MalformedEvent
+
+
+def _find_nested(source: dict[str, Any], key: str) -> Any:
+    if key in source:
+        return source[key]
+    for value in source.values():
+        if isinstance(value, dict):
+            found = _find_nested(value, key)
+            if found is not None:
+                return found
+    return None
+
+
+def _empty(value: Any) -> bool:
+    # ERB's test is ``value != 0 and not value``: 0, 0.0 and False are values, "" and {} are not.
+    return value is None or (value != 0 and not value)
+
+
+class Event:
+    """A read-only view of one event with ERB's lookup semantics."""
+
+    __slots__ = ("name", "raw")
+
+    def __init__(self, raw: dict[str, Any], name: str) -> None:
+        self.raw = raw
+        self.name = name
+
+    def get(self, key: str) -> Any:
+        """The value at ``key`` (dotted path or key searched at any depth), None when empty."""
+        if "." in key:
+            value: Any = self.raw
+            for part in key.split("."):
+                if not isinstance(value, dict) or part not in value:
+                    return None
+                value = value[part]
+        else:
+            value = _find_nested(self.raw, key)
+        return None if _empty(value) else value
+
+    def need(self, key: str) -> Any:
+        """Like :meth:`get`, but a missing value makes the event malformed."""
+        value = self.get(key)
+        if value is None:
+            raise MalformedEvent(f"{self.name}: missing {key}")
+        return value
+
+    def need_str(self, key: str) -> str:
+        value = self.need(key)
+        if not isinstance(value, str):
+            raise MalformedEvent(f"{self.name}: {key} must be a string, got {type(value).__name__}")
+        return value
+
+    def get_str(self, key: str) -> str | None:
+        value = self.get(key)
+        if value is None or isinstance(value, str):
+            return value
+        raise MalformedEvent(f"{self.name}: {key} must be a string, got {type(value).__name__}")
+
+    def need_dict(self, key: str) -> dict[str, Any]:
+        value = self.need(key)
+        if not isinstance(value, dict):
+            raise MalformedEvent(
+                f"{self.name}: {key} must be an object, got {type(value).__name__}"
+            )
+        return value
+
+    def get_number(self, key: str) -> float | int | None:
+        value = self.get(key)
+        if value is None:
+            return None
+        return number(self.name, key, value)
+
+
+def number(name: str, key: str, value: Any) -> float | int:
+    """A JSON number (bool excluded) or a numeric string; anything else is malformed."""
+    if isinstance(value, bool):
+        raise MalformedEvent(f"{name}: {key} must be a number, got a boolean")
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise MalformedEvent(f"{name}: {key} must be a number, got {value!r:.40}")

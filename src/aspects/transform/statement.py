@@ -1,0 +1,193 @@
+"""What every xAPI statement shares: id, actor, timestamp, context; and ERB's value formats.
+
+:class:`Builder` is the one place that knows the site (LMS root URL, actors, course names,
+transformer version). Family modules describe only what differs per event.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from aspects.transform.courses import CourseNames
+from aspects.transform.errors import MalformedEvent
+from aspects.transform.event import Event
+from aspects.transform.identity import Actors
+from aspects.transform.xapi import vocabulary as v
+
+# ERB's namespace for statement ids (never change it: ids must collide with the LMS's own).
+_ID_BASE = uuid.UUID("6ba7b810-9dad-11d1-80b4-00c04fd430c8")
+_KEEP = object()
+
+
+def prune(value: Any) -> Any:
+    """Drop None members of objects at every depth (as ERB's serialiser does); keep {} and []."""
+    if isinstance(value, dict):
+        return {key: prune(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [prune(item) for item in value]
+    return value
+
+
+def seconds(value: Any) -> float | None:
+    """ERB's seconds format: a float rounded to milliseconds; None/"" stay None."""
+    if value is None or (value != 0 and not value):
+        return None
+    return float(f"{float(value):.3f}")
+
+
+def iso_duration(total: float) -> str:
+    """An ISO 8601 duration in the format ERB's xAPI library writes (``PT03M15S``)."""
+    minutes, secs = divmod(total, 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    days_i, hours_i, minutes_i = int(days), int(hours), int(minutes)
+    secs = round(secs, 6)
+    date = f"{days_i}D" if days_i else ""
+    time = "T"
+    if date or hours_i:
+        time += f"{hours_i:02}H"
+    if date or hours_i or minutes_i:
+        time += f"{minutes_i:02}M"
+    text = f"{int(secs):02}" if float(secs).is_integer() else (f"{secs:09.6f}").rstrip("0")
+    return f"P{date}{time}{text}S"
+
+
+def normalise_timestamp(raw: str) -> str:
+    """The statement timestamp: the event's time, ISO 8601 with offset (naive means UTC)."""
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.isoformat()
+
+
+class Builder:
+    """Builds statements for one site; pure apart from its caches."""
+
+    def __init__(
+        self,
+        lms_root_url: str,
+        actors: Actors,
+        course_names: CourseNames,
+        transformer_version: str,
+    ) -> None:
+        self.root = lms_root_url
+        self.actors = actors
+        self.course_names = course_names
+        self.version = transformer_version
+        self._namespaces: dict[str, uuid.UUID] = {}
+        self._courses: dict[str, dict[str, Any]] = {}
+
+    # -- identifiers -------------------------------------------------------------------------
+    def iri(self, kind: str, object_id: Any) -> str | None:
+        """``<root>/<kind>/<id>``, or None without an id."""
+        if object_id is None:
+            return None
+        return f"{self.root}/{kind}/{object_id}"
+
+    def _namespace(self, key: str) -> uuid.UUID:
+        namespace = self._namespaces.get(key)
+        if namespace is None:
+            namespace = self._namespaces[key] = uuid.uuid5(_ID_BASE, key)
+        return namespace
+
+    def statement_id(
+        self, verb: dict[str, Any], actor_text: str, raw_time: str, child_id: str | None = None
+    ) -> str:
+        """ERB's deterministic id: uuid5(uuid5(base, verb json[-child]), actor json-time)."""
+        key = json.dumps(verb)
+        if child_id is not None:
+            key = f"{key}-{child_id}"
+        return str(uuid.uuid5(self._namespace(key), f"{actor_text}-{raw_time}"))
+
+    # -- shared parts ------------------------------------------------------------------------
+    @staticmethod
+    def user_key(event: Event) -> str:
+        """ERB's choice of user: data.user_id, data.username, then user_id/username anywhere."""
+        for key in ("data.user_id", "data.username", "user_id", "username"):
+            value = event.get(key)
+            if value is not None and not isinstance(value, dict | list):
+                return str(value)
+        raise MalformedEvent(f"{event.name}: no user (anonymous events yield no statement)")
+
+    @staticmethod
+    def raw_time(event: Event) -> str:
+        raw = event.get("timestamp") or event.get("time")
+        if not isinstance(raw, str):
+            raise MalformedEvent(f"{event.name}: missing timestamp/time")
+        return raw
+
+    def course_activity(self, course_id: str, language: str = "en-US") -> dict[str, Any]:
+        """The course as an activity (context parent); its name from the course-name source."""
+        cache_key = f"{language} {course_id}"
+        activity = self._courses.get(cache_key)
+        if activity is None:
+            name = self.course_names(course_id)
+            definition: dict[str, Any] = {"type": v.COURSE}
+            if name is not None:
+                definition["name"] = {language: name}
+            activity = {"id": self.iri("course", course_id), "objectType": "Activity"}
+            activity["definition"] = definition
+            if len(self._courses) > 100_000:
+                self._courses.clear()
+            self._courses[cache_key] = activity
+        return activity
+
+    def course_parent(self, event: Event) -> dict[str, Any] | None:
+        """contextActivities with the course as parent, when the event names a course."""
+        course_id = event.get("context.course_id")
+        if course_id is None:
+            return None
+        return {"parent": [self.course_activity(str(course_id))]}
+
+    def statement(
+        self,
+        event: Event,
+        verb: dict[str, Any],
+        obj: dict[str, Any],
+        *,
+        result: dict[str, Any] | None = None,
+        context_activities: Any = _KEEP,
+        extensions: dict[str, Any] | None = None,
+        parent_statement: str | None = None,
+        child_id: str | None = None,
+    ) -> dict[str, Any]:
+        """One statement, pruned of empty members the way ERB's serialiser prunes them."""
+        actor, actor_text = self.actors.actor(self.user_key(event))
+        raw_time = self.raw_time(event)
+        context_ext: dict[str, Any] = {
+            v.EXT_TRANSFORMER_VERSION: self.version,
+            v.EXT_SESSION_ID: event.get("session"),
+        }
+        if extensions:
+            context_ext.update(extensions)
+        if context_activities is _KEEP:
+            context_activities = self.course_parent(event)
+        context: dict[str, Any] = {"extensions": context_ext}
+        if context_activities is not None:
+            context["contextActivities"] = context_activities
+        if parent_statement is not None:
+            context["statement"] = {"id": parent_statement, "objectType": "StatementRef"}
+        statement = {
+            "id": self.statement_id(verb, actor_text, raw_time, child_id),
+            "actor": actor,
+            "verb": verb,
+            "object": obj,
+            "timestamp": normalise_timestamp(raw_time) or None,
+            "context": context,
+            "result": result,
+            "version": v.XAPI_VERSION,
+        }
+        if statement["timestamp"] is None:
+            raise MalformedEvent(f"{event.name}: timestamp {raw_time!r:.40} is not ISO 8601")
+        return prune(statement)  # type: ignore[no-any-return]
+
+
+def finite(value: float) -> bool:
+    return not (math.isnan(value) or math.isinf(value))

@@ -1,0 +1,52 @@
+"""Make ERB's few invalid statements valid xAPI 1.0.3, changing as little as possible.
+
+event-routing-backends writes, for some events, statements that an LRS validating xAPI 1.0.3
+refuses. Unless ``erb_strict`` is set we repair exactly these (statement ids are unchanged, so a
+repaired statement and the LMS's own one still collide in the store):
+
+- ``objectType: "GroupActivity"`` (problem_check with several questions) is not an xAPI object
+  type: it becomes ``Activity``;
+- ``score.max`` equal to ``score.min`` (problems worth 0 points) breaks "max greater than min":
+  ``max`` is left out;
+- the special-exam attempt activity is named by its bare attempt code, not an IRI: it becomes
+  ``<LMS root>/exam_attempt/<code>``;
+- a problem_check from the browser whose problem cannot be identified has no object id: the
+  event is refused (MalformedEvent) instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from aspects.transform.errors import MalformedEvent
+from aspects.transform.xapi import vocabulary as v
+
+Statement = dict[str, Any]
+
+
+def _activity(activity: Any) -> None:
+    if isinstance(activity, dict) and activity.get("objectType") == "GroupActivity":
+        activity["objectType"] = "Activity"
+
+
+def repair(statement: Statement, root: str, name: str) -> Statement:
+    """Repair in place (the statement is freshly built, not shared) and return it."""
+    obj = statement["object"]
+    if "id" not in obj:
+        raise MalformedEvent(f"{name}: the event does not identify its object (no id)")
+    _activity(obj)
+    context = statement.get("context")
+    activities = context.get("contextActivities") if context else None
+    if activities:
+        for members in activities.values():
+            for activity in members:
+                _activity(activity)
+                definition = activity.get("definition") or {}
+                code = activity.get("id")
+                if definition.get("type") == v.EXAM_ATTEMPT and ":" not in str(code):
+                    activity["id"] = f"{root}/exam_attempt/{quote(str(code), safe='')}"
+    score = (statement.get("result") or {}).get("score")
+    if score and "max" in score and "min" in score and score["max"] <= score["min"]:
+        del score["max"]
+    return statement
