@@ -17,6 +17,7 @@ from aspects import __version__
 COMMANDS = {
     "config": "aspects.cli.config:config",
     "db": "aspects.cli.db:db",
+    "lrs": "aspects.cli.lrs:lrs",
 }
 
 
