@@ -1,0 +1,34 @@
+-- title: Subsection scores
+-- description: For one course (`course_key`), per subsection with grades (course order;
+-- description: unknown subsections last, by id), as of `until`: graded_learners (learners with a
+-- description: subsection grade), avg_score_pct (mean of each learner's latest scaled subsection
+-- description: score, x 100), full_marks (learners whose latest score is 100%).
+SELECT
+    if(s.block_id = '', g.block_id, s.display_name) AS subsection_name,
+    s.section_name AS section_name,
+    s.graded AS graded,
+    count() AS graded_learners,
+    round(100 * avg(g.score), 1) AS avg_score_pct,
+    countIf(g.score >= 1) AS full_marks,
+    g.block_id AS subsection_id
+FROM
+(
+    SELECT
+        block_id,
+        actor_id,
+        argMax(ifNull(score_scaled, 0), (emission_time, statement_id)) AS score
+    FROM ${db}.fact_grades
+    WHERE course_key = {course_key:String}
+      AND kind = 'subsection'
+      AND emission_time < {until:DateTime64(6, 'UTC')}
+      AND statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+    GROUP BY block_id, actor_id
+) AS g
+LEFT JOIN
+(
+    SELECT block_id, display_name, section_name, graded, position
+    FROM ${db}.course_structure
+    WHERE course_key = {course_key:String}
+) AS s ON s.block_id = g.block_id
+GROUP BY g.block_id, subsection_name, s.section_name, s.graded, s.position, s.block_id
+ORDER BY s.block_id = '', s.position, g.block_id;
