@@ -1,0 +1,36 @@
+"""Running the LRS: open the store (migrated), the documents database, and serve with uvicorn.
+
+One process: the embedded store (chDB) allows a single process per data directory, and the
+group-commit writer is what makes one process fast. asyncio sets TCP_NODELAY on its sockets,
+which small xAPI requests need.
+"""
+
+from __future__ import annotations
+
+import uvicorn
+from fastapi import FastAPI
+
+from aspects.lrs.app import create_app
+from aspects.lrs.db import make_sessionmaker
+from aspects.settings import Settings
+from aspects.store.client import open_client
+from aspects.store.migrate import migrate
+
+
+def build_app(settings: Settings) -> FastAPI:
+    """The LRS app over the configured store (migrated to the latest schema first)."""
+    client = open_client(settings.store, settings.data_dir)
+    migrate(client, settings.store)
+    return create_app(settings, client, make_sessionmaker(settings))
+
+
+def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
+    """Serve until interrupted, on ``lrs.host``:``lrs.port`` unless given."""
+    app = build_app(settings)
+    uvicorn.run(
+        app,
+        host=host or settings.lrs.host,
+        port=port or settings.lrs.port,
+        log_level="warning",
+        access_log=False,
+    )

@@ -1,0 +1,1 @@
+"""The Statements resource of the LRS (routes, group-commit writer, queries, formats)."""

@@ -1,0 +1,187 @@
+"""Turning accepted statements into what is stored: pure functions, no I/O.
+
+A request's statements are validated and given ids when they arrive (:func:`incoming`); the
+group-commit writer later stamps ``stored`` (it decides the commit order) and builds the rows
+(:func:`stored_statement`, :func:`index_row`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from aspects.xapi.agents import agent_keys
+from aspects.xapi.validation import VOIDED
+
+# What the LRS writes into a statement when the client did not (xAPI 1.0.3 §2.4.10, 2.0 §4.2.4.3).
+DEFAULT_VERSION = {"1.0.3": "1.0.0", "2.0.0": "2.0.0"}
+
+
+@dataclass(slots=True)
+class Incoming:
+    """One statement of a request, validated, with its id and the hash that detects conflicts."""
+
+    statement: dict[str, Any]
+    statement_id: str
+    content_hash: str
+    given_id: bool = True
+    attachments: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+
+
+def content_hash(statement: dict[str, Any]) -> str:
+    """Hash of what the client sent (keys sorted): equal for a same-content re-post."""
+    canonical = {
+        key: value for key, value in statement.items() if key not in ("stored", "authority")
+    }
+    return hashlib.blake2b(
+        orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS), digest_size=16
+    ).hexdigest()
+
+
+def incoming(statement: dict[str, Any]) -> Incoming:
+    """Give the statement its id (lower-case UUID; a new one when absent)."""
+    given = statement.get("id")
+    statement_id = str(given).lower() if given else str(uuid.uuid4())
+    statement = {**statement, "id": statement_id}
+    return Incoming(statement, statement_id, content_hash(statement), given_id=bool(given))
+
+
+def with_id(item: Incoming, statement_id: str) -> Incoming:
+    """The item under the id of a PUT's ``statementId`` parameter."""
+    statement = {**item.statement, "id": statement_id.lower()}
+    return Incoming(
+        statement, statement_id.lower(), content_hash(statement), True, item.attachments
+    )
+
+
+def format_time(moment: datetime) -> str:
+    """xAPI timestamp in UTC with microseconds, e.g. ``2024-01-02T03:04:05.123456Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def stored_statement(
+    item: Incoming, stored: datetime, authority: dict[str, Any], version: str
+) -> dict[str, Any]:
+    """The statement as the LRS keeps and returns it: stored, authority, version, timestamp set."""
+    statement = dict(item.statement)
+    stamp = format_time(stored)
+    statement["stored"] = stamp
+    statement.setdefault("timestamp", stamp)
+    statement["authority"] = authority
+    statement.setdefault("version", DEFAULT_VERSION[version])
+    return statement
+
+
+def _activity_ids(statement: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(object activity ids, related activity ids incl. context and sub-statement ones)."""
+    direct: list[str] = []
+    related: list[str] = []
+    target = statement.get("object") or {}
+    if target.get("objectType", "Activity") == "Activity" and "id" in target:
+        direct.append(target["id"])
+    related.extend(direct)
+    if target.get("objectType") == "SubStatement":
+        related.extend(_activity_ids(target)[1])
+    context_activities = (statement.get("context") or {}).get("contextActivities") or {}
+    for value in context_activities.values():
+        for activity in value if isinstance(value, list) else [value]:
+            if isinstance(activity, dict) and "id" in activity:
+                related.append(activity["id"])
+    return direct, related
+
+
+def _agent_keys(statement: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(keys of actor and object agents, keys of every agent the statement mentions)."""
+    target = statement.get("object") or {}
+    direct = agent_keys(statement.get("actor"))
+    if target.get("objectType") in ("Agent", "Group"):
+        direct += agent_keys(target)
+    related = list(direct)
+    context = statement.get("context") or {}
+    related += agent_keys(context.get("instructor"))
+    related += agent_keys(context.get("team"))
+    for entry in context.get("contextAgents") or []:
+        related += agent_keys(entry.get("agent"))
+    for entry in context.get("contextGroups") or []:
+        related += agent_keys(entry.get("group"))
+    related += agent_keys(statement.get("authority"))
+    if target.get("objectType") == "SubStatement":
+        related += _agent_keys(target)[1]
+    return direct, related
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def index_row(
+    item: Incoming, stored_statement: dict[str, Any], stored: datetime, text: str
+) -> list[Any]:
+    """The lrs_statements row of a stored statement (column order of INDEX_COLUMNS)."""
+    agents, related_agents = _agent_keys(stored_statement)
+    activities, related_activities = _activity_ids(stored_statement)
+    target = stored_statement.get("object") or {}
+    ref = str(target.get("id", "")).lower() if target.get("objectType") == "StatementRef" else ""
+    voiding = ref if stored_statement["verb"].get("id") == VOIDED else ""
+    registration = str((stored_statement.get("context") or {}).get("registration", "")).lower()
+    authority = agent_keys(stored_statement.get("authority"), members=False)
+    hashes = [a["sha2"] for a in stored_statement.get("attachments") or [] if "sha2" in a]
+    return [
+        uuid.UUID(item.statement_id),
+        stored,
+        text,
+        item.content_hash,
+        stored_statement["verb"].get("id", ""),
+        registration,
+        authority[0] if authority else "",
+        _unique(agents),
+        _unique(related_agents),
+        _unique(activities),
+        _unique(related_activities),
+        voiding,
+        ref,
+        _unique(hashes),
+    ]
+
+
+INDEX_COLUMNS = [
+    "statement_id",
+    "stored_time",
+    "statement",
+    "content_hash",
+    "verb_id",
+    "registration",
+    "authority",
+    "agents",
+    "related_agents",
+    "activities",
+    "related_activities",
+    "voiding_target",
+    "ref_target",
+    "attachment_hashes",
+]
+
+
+def activity_definitions(statement: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(activity id, definition) of every Activity with a definition the statement carries."""
+    found: list[tuple[str, dict[str, Any]]] = []
+
+    def visit(activity: Any) -> None:
+        if isinstance(activity, dict) and "id" in activity and activity.get("definition"):
+            found.append((activity["id"], activity["definition"]))
+
+    target = statement.get("object") or {}
+    if target.get("objectType", "Activity") == "Activity":
+        visit(target)
+    elif target.get("objectType") == "SubStatement":
+        found.extend(activity_definitions(target))
+    context_activities = (statement.get("context") or {}).get("contextActivities") or {}
+    for value in context_activities.values():
+        for activity in value if isinstance(value, list) else [value]:
+            visit(activity)
+    return found

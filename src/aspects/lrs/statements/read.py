@@ -1,0 +1,67 @@
+"""Reading statements back from ``lrs_statements`` (blocking; routes call it in a thread)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from clickhouse_connect.driver.client import Client
+
+from aspects.lrs.statements.query import Filters, build_sql
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    statement: dict[str, Any]
+    stored: datetime
+    voided: bool
+
+
+def one(client: Client, database: str, statement_id: str, authority: str | None) -> Found | None:
+    """The statement with this id (voided or not), None when absent (or not the caller's)."""
+    table = f"{database}.lrs_statements"
+    parameters: dict[str, Any] = {"id": statement_id}
+    mine = ""
+    if authority is not None:
+        parameters["authority"] = authority
+        mine = " AND authority = {authority:String}"
+    result = client.query(
+        f"SELECT statement, stored_time, voiding_target FROM {table} "
+        f"WHERE statement_id = toUUID({{id:String}}){mine} LIMIT 1",
+        parameters=parameters,
+    )
+    if not result.result_rows:
+        return None
+    text, stored, voiding_target = result.result_rows[0]
+    voided = False
+    if not voiding_target:  # a voiding statement itself cannot be voided
+        count = client.query(
+            f"SELECT count() FROM {table} WHERE voiding_target = {{id:String}}",
+            parameters={"id": statement_id},
+        ).result_rows[0][0]
+        voided = count > 0
+    return Found(orjson.loads(text), stored, voided)
+
+
+def page(
+    client: Client, database: str, filters: Filters
+) -> list[tuple[dict[str, Any], datetime, str]]:
+    """Up to ``filters.limit + 1`` (statement, stored, id) in the requested order."""
+    sql, parameters = build_sql(database, filters)
+    rows = client.query(sql, parameters=parameters).result_rows
+    return [(orjson.loads(text), stored, statement_id) for text, stored, statement_id in rows]
+
+
+def attachments(client: Client, database: str, hashes: list[str]) -> list[tuple[str, str, bytes]]:
+    """(sha2, content type, content) of the stored attachment bodies among ``hashes``."""
+    if not hashes:
+        return []
+    result = client.query(
+        f"SELECT sha2, content_type, content FROM {database}.lrs_attachments FINAL "
+        "WHERE sha2 IN {hashes:Array(String)}",
+        parameters={"hashes": hashes},
+        column_formats={"content": "bytes"},
+    )
+    return [(row[0], row[1], bytes(row[2])) for row in result.result_rows]

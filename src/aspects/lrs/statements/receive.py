@@ -1,0 +1,120 @@
+"""Reading PUT/POST bodies: JSON or multipart/mixed with attachments and signatures.
+
+Pure functions from (content type, body bytes, version) to validated :class:`Incoming` items;
+anything wrong raises :class:`StatementInvalid` (the LRS answers 400 and stores nothing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+
+from aspects.lrs.statements.multipart import parse_parts
+from aspects.lrs.statements.prepare import Incoming, incoming
+from aspects.lrs.statements.signature import SIGNATURE_USAGE, check_signature
+from aspects.xapi.validation import StatementInvalid, validate_statement
+
+_HASHES = {56: hashlib.sha224, 64: hashlib.sha256, 96: hashlib.sha384, 128: hashlib.sha512}
+
+
+def _json(body: bytes, path: str) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise StatementInvalid(path, f"is not valid JSON: {error}") from None
+
+
+def split_body(content_type: str, body: bytes) -> tuple[Any, dict[str, tuple[str, bytes]]]:
+    """(statements JSON, attachment parts by sha2 -> (content type, bytes))."""
+    kind = content_type.split(";")[0].strip().lower()
+    if kind != "multipart/mixed":
+        return _json(body, "body"), {}
+    parts = parse_parts(body, content_type)
+    first = parts[0]
+    first_type = first.headers.get("content-type", "").split(";")[0].strip().lower()
+    if first_type != "application/json":
+        raise StatementInvalid(
+            "body", "the first part of a multipart/mixed body must be application/json"
+        )
+    attachments: dict[str, tuple[str, bytes]] = {}
+    for index, part in enumerate(parts[1:], start=1):
+        where = f"body.part[{index}]"
+        sha2 = part.headers.get("x-experience-api-hash")
+        if not sha2:
+            raise StatementInvalid(
+                where, "an attachment part needs an X-Experience-API-Hash header"
+            )
+        if part.headers.get("content-transfer-encoding", "").lower() != "binary":
+            raise StatementInvalid(
+                where, "an attachment part needs Content-Transfer-Encoding: binary"
+            )
+        content = bytes(part.body)
+        algorithm = _HASHES.get(len(sha2))
+        if algorithm is None or algorithm(content).hexdigest() != sha2.lower():
+            raise StatementInvalid(where, "X-Experience-API-Hash does not match the part's content")
+        attachments[sha2.lower()] = (
+            part.headers.get("content-type", "application/octet-stream"),
+            content,
+        )
+    return _json(bytes(first.body), "body.part[0]"), attachments
+
+
+def _attach(item: Incoming, parts: dict[str, tuple[str, bytes]], used: set[str], path: str) -> None:
+    """Check the statement's attachments against the parts; signatures are verified here."""
+    for index, attachment in enumerate(item.statement.get("attachments") or []):
+        where = f"{path}.attachments[{index}]"
+        sha2 = str(attachment["sha2"]).lower()
+        signature = attachment["usageType"] == SIGNATURE_USAGE
+        if signature and attachment["contentType"] != "application/octet-stream":
+            raise StatementInvalid(
+                f"{where}.contentType", "a signature must be application/octet-stream"
+            )
+        if sha2 in parts:
+            used.add(sha2)
+            item.attachments[sha2] = parts[sha2]
+            if signature:
+                check_signature(item.statement, parts[sha2][1], where)
+        elif signature or "fileUrl" not in attachment:
+            raise StatementInvalid(
+                where, "no multipart part carries this attachment (sha2) and it has no fileUrl"
+            )
+
+
+def statements_from(
+    content_type: str, body: bytes, version: str, *, single: bool = False
+) -> tuple[list[Incoming], bool]:
+    """Validated statements of a request and whether the body was a single statement object."""
+    data, parts = split_body(content_type, body)
+    is_single = isinstance(data, dict)
+    if single and not is_single:
+        raise StatementInvalid("body", "must be a single statement object")
+    raw = [data] if is_single else data
+    if not isinstance(raw, list):
+        raise StatementInvalid("body", "must be a statement object or an array of statements")
+    items: list[Incoming] = []
+    seen: set[str] = set()
+    used: set[str] = set()
+    for index, statement in enumerate(raw):
+        path = "statement" if is_single else f"statements[{index}]"
+        try:
+            validate_statement(statement, version)
+        except StatementInvalid as error:
+            if is_single:
+                raise
+            raise StatementInvalid(
+                f"{path}{error.path.removeprefix('statement')}", error.rule
+            ) from None
+        item = incoming(statement)
+        if item.statement_id in seen:
+            raise StatementInvalid(f"{path}.id", "the same id appears twice in the batch")
+        seen.add(item.statement_id)
+        _attach(item, parts, used, path)
+        items.append(item)
+    unused = set(parts) - used
+    if unused:
+        raise StatementInvalid(
+            "body", f"attachment part(s) match no statement attachment: {sorted(unused)}"
+        )
+    return items, is_single
