@@ -18,6 +18,7 @@ COMMANDS = {
     "config": "aspects.cli.config:config",
     "db": "aspects.cli.db:db",
     "lrs": "aspects.cli.lrs:lrs",
+    "transform": "aspects.cli.transform:transform",
 }
 
 
