@@ -1,0 +1,9 @@
+"""The WSGI application gunicorn serves: ``gunicorn aspects_superset.wsgi:application``."""
+
+from aspects_superset import configure_environment
+
+configure_environment()
+
+from superset.app import create_app  # noqa: E402 - needs the environment set first
+
+application = create_app()
