@@ -94,4 +94,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     host = host or store.endpoint_host
     port = port or store.endpoint_port
     click.echo(f"serving the embedded database on http://{host}:{port} (Ctrl-C or SIGTERM stops)")
-    run_server(embedded_path(store, settings.data_dir), host, port, users)
+    try:
+        run_server(embedded_path(store, settings.data_dir), host, port, users)
+    except OSError as error:  # e.g. the port is taken
+        raise click.ClickException(f"cannot serve on {host}:{port}: {error}") from None

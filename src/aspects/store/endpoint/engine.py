@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import chdb
+from chdb import _chdb as chdb_core
 
 from aspects.store.endpoint.protocol import (
     SESSION_IS_LOCKED,
@@ -82,6 +83,9 @@ class Engine:
     def __init__(self, path: Path) -> None:
         self._path = str(path.resolve())
         path.mkdir(parents=True, exist_ok=True)
+        # chDB installs its own handlers for SIGTERM & co. at connect time, which kill the
+        # process before the server can finish requests and close the engine.
+        chdb_core.set_signal_handlers_enabled(0)  # type: ignore[attr-defined]
         self._keeper = chdb.connect(self._path)  # type: ignore[no-untyped-call]
         self.version, self.timezone = (
             self._keeper.query("SELECT version(), timezone()", "TSV").bytes().decode().split()

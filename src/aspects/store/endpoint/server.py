@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 
@@ -32,6 +34,10 @@ def serve(path: Path, host: str, port: int, users: Users, *, log_level: str = "w
     """Serve until SIGINT/SIGTERM (uvicorn finishes requests in flight, then we close chDB)."""
     sock = listening_socket(host, port)
     engine = Engine(path)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal with the
+    # handler it found. A no-op handler lets run() return, so the engine closes cleanly.
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, _ignore)
     try:
         config = uvicorn.Config(
             create_app(engine, users),
@@ -44,3 +50,7 @@ def serve(path: Path, host: str, port: int, users: Users, *, log_level: str = "w
     finally:
         engine.close()
         sock.close()
+
+
+def _ignore(number: int, frame: FrameType | None) -> None:
+    """Stands in for the default handlers once uvicorn has handled the signal."""
