@@ -199,6 +199,12 @@ def test_state_put_overwrites_in_1_0_3_but_needs_a_precondition_in_2_0_0(
     ],
 )
 def test_profile_concurrency(client: TestClient, url: str, params: dict[str, str]) -> None:
+    # xAPI 1.0.3: a PUT without either header is refused even for a new profile; 2.0.0 allows it
+    bare = client.put(url, params=params, json={"v": 0})
+    assert bare.status_code == 400
+    assert "If-None-Match" in bare.text
+    assert client.put(url, params=params, json={"v": 0}, headers=V2).status_code == 204
+    assert client.delete(url, params=params).status_code == 204
     # If-None-Match: * creates only when absent
     created = client.put(url, params=params, json={"v": 1}, headers={"If-None-Match": "*"})
     assert created.status_code == 204
@@ -269,7 +275,7 @@ def test_documents_above_the_limit_are_refused_with_413(client: TestClient) -> N
 def test_concurrent_if_match_updates_let_exactly_one_win(client: TestClient) -> None:
     url = "/xAPI/activities/profile"
     params = {"activityId": ACTIVITY, "profileId": "counter"}
-    client.put(url, params=params, json={"n": 0})
+    client.put(url, params=params, json={"n": 0}, headers={"If-None-Match": "*"})
     etag = client.get(url, params=params).headers["etag"]
     statuses: list[int] = []
 

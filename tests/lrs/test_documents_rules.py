@@ -115,6 +115,14 @@ def test_parse_etags() -> None:
     assert parse_etags("*") == ["*"]
 
 
+def test_profiles_in_1_0_3_need_a_precondition_even_to_create() -> None:
+    with pytest.raises(BadRequest, match="If-Match or If-None-Match"):
+        check_preconditions(None, None, None, require_for_overwrite=True, require_for_create=True)
+    with pytest.raises(Conflict):
+        check_preconditions("e1", None, None, require_for_overwrite=True, require_for_create=True)
+    check_preconditions(None, None, "*", require_for_overwrite=True, require_for_create=True)
+
+
 @pytest.mark.parametrize(
     ("current", "if_match", "if_none_match", "required", "outcome"),
     [

@@ -122,6 +122,7 @@ def make_router(kind: Kind, path: str) -> APIRouter:
                 if_none_match=request.headers.get("if-none-match"),
                 # xAPI 1.0.3 asks this of the profile resources only; 2.0.0 of State too.
                 require_for_overwrite=kind is not STATE or _version_2(request),
+                require_for_create=kind is not STATE and not _version_2(request),
                 now=datetime.now(UTC),
             )
         except BadRequest as error:

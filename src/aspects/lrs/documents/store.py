@@ -63,12 +63,15 @@ def check_preconditions(
     if_none_match: str | None,
     *,
     require_for_overwrite: bool,
+    require_for_create: bool = False,
 ) -> None:
     """Raise unless a write may proceed against the document whose ETag is ``current``.
 
     ``current`` is None when no document exists. ``require_for_overwrite`` is set for a PUT that
     must name the version it replaces (profiles always, State from xAPI 2.0.0): with neither
-    header, an existing document is a 409 Conflict.
+    header, an existing document is a 409 Conflict. ``require_for_create`` (profiles in xAPI
+    1.0.3, whose conformance suite asks it) makes a PUT without either header a 400 even when
+    nothing exists yet.
     """
     if if_match is not None:
         tags = parse_etags(if_match)
@@ -82,7 +85,11 @@ def check_preconditions(
         tags = parse_etags(if_none_match)
         if current is not None and ("*" in tags or current in tags):
             raise PreconditionFailed("If-None-Match: the document already exists")
-    if require_for_overwrite and current is not None and if_match is None and if_none_match is None:
+    if if_match is not None or if_none_match is not None:
+        return
+    if require_for_create and current is None:
+        raise BadRequest("a PUT must carry If-Match or If-None-Match (If-None-Match: * to create)")
+    if require_for_overwrite and current is not None:
         raise Conflict(
             "the document exists: send If-Match with its ETag to replace it "
             "(or If-None-Match: * to create it only if absent)"
@@ -156,6 +163,7 @@ def write_document(
     if_match: str | None,
     if_none_match: str | None,
     require_for_overwrite: bool,
+    require_for_create: bool = False,
     now: datetime,
 ) -> Document:
     """PUT (``merge=False``) or POST a document, atomically with its precondition check."""
@@ -172,6 +180,7 @@ def write_document(
             if_match,
             if_none_match,
             require_for_overwrite=require_for_overwrite and not merge,
+            require_for_create=require_for_create and not merge,
         )
         stored, stored_type = (
             merge_json(existing, content, content_type) if merge else (content, content_type)
