@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from aspects.errors import ConfigError
+from aspects.ingest.settings import IngestSettings
 from aspects.lrs.settings import LRSSettings
 from aspects.store.settings import StoreSettings
 from aspects.transform.settings import TransformSettings
@@ -53,6 +54,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     transform: TransformSettings = Field(default_factory=TransformSettings)
     lrs: LRSSettings = Field(default_factory=LRSSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:
