@@ -16,8 +16,10 @@ from aspects import __version__
 # command name -> "module:attribute" of a click command or group
 COMMANDS = {
     "config": "aspects.cli.config:config",
+    "courses": "aspects.cli.courses:courses",
     "db": "aspects.cli.db:db",
     "lrs": "aspects.cli.lrs:lrs",
+    "reports": "aspects.cli.reports:reports_group",
     "transform": "aspects.cli.transform:transform",
 }
 

@@ -17,11 +17,13 @@ import posixpath
 import tarfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
 from aspects.courses.structure import (
     CONTAINERS,
     DEFAULT_NAMES,
+    SECTION,
     Block,
     CourseStructure,
     CourseStructureError,
@@ -29,8 +31,14 @@ from aspects.courses.structure import (
 )
 
 MAX_XML_BYTES = 20 * 1024 * 1024  # a bigger "XML file" in an export is not a course file
+DEMO_COURSE_KEY = "course-v1:AspectsX+LA101+2026_T1"
 
 Reader = Callable[[str], bytes | None]
+
+
+def demo_course_path() -> Path:
+    """The directory of our demo course's OLX (shipped in the package)."""
+    return Path(str(resources.files("aspects.demo") / "course"))
 
 
 def read_olx(path: Path) -> CourseStructure:
@@ -83,6 +91,8 @@ def _add_block(
         for position, child in enumerate(element):
             if not isinstance(child.tag, str):
                 continue  # comments and processing instructions
+            if block_type == "course" and child.tag != SECTION:
+                continue  # <wiki slug=...> and other course settings are not blocks
             child_id = child.get("url_name") or _generated_id(key, child.tag, position)
             child_key = usage_key(course_key, child.tag, child_id)
             if child_key in visiting or child_key in blocks:

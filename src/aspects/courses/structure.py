@@ -151,3 +151,22 @@ def _walk(
     )
     for child_index, child in enumerate(block.children, start=1):
         yield from _walk(structure, child, key, depth + 1, here, child_index, seen)
+
+
+def as_blocks_answer(structure: CourseStructure) -> dict[str, object]:
+    """The structure in the Course Blocks API's shape (what the demo generator follows)."""
+    return {
+        "root": structure.root,
+        "blocks": {
+            key: {
+                "id": key,
+                "block_id": key.rsplit("@", 1)[-1],
+                "type": block.block_type,
+                "display_name": block.display_name,
+                "children": list(block.children),
+                "graded": block.graded,
+                "format": block.format or None,
+            }
+            for key, block in structure.blocks.items()
+        },
+    }
