@@ -21,6 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from aspects.courses.settings import CoursesSettings
 from aspects.errors import ConfigError
 from aspects.ingest.settings import IngestSettings
 from aspects.lrs.settings import LRSSettings
@@ -54,6 +55,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     transform: TransformSettings = Field(default_factory=TransformSettings)
     lrs: LRSSettings = Field(default_factory=LRSSettings)
+    courses: CoursesSettings = Field(default_factory=CoursesSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
 
     @model_validator(mode="after")
