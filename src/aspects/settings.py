@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from aspects.courses.settings import CoursesSettings
+from aspects.dashboards.settings import DashboardsSettings
 from aspects.errors import ConfigError
 from aspects.ingest.settings import IngestSettings
 from aspects.lrs.settings import LRSSettings
@@ -55,6 +56,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     transform: TransformSettings = Field(default_factory=TransformSettings)
     lrs: LRSSettings = Field(default_factory=LRSSettings)
+    dashboards: DashboardsSettings = Field(default_factory=DashboardsSettings)
     courses: CoursesSettings = Field(default_factory=CoursesSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
 

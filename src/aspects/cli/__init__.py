@@ -17,6 +17,7 @@ from aspects import __version__
 COMMANDS = {
     "config": "aspects.cli.config:config",
     "courses": "aspects.cli.courses:courses",
+    "dashboards": "aspects.cli.dashboards:dashboards",
     "db": "aspects.cli.db:db",
     "lrs": "aspects.cli.lrs:lrs",
     "reports": "aspects.cli.reports:reports_group",
