@@ -1,7 +1,8 @@
 """The document resources over HTTP: State, Activity Profile, Agent Profile.
 
 Driven through a small app that mounts ``aspects.lrs.documents.router`` under ``/xAPI`` the way
-the LRS app does (settings, sessionmaker on ``app.state``), on a real SQLite database.
+the LRS app does (settings, sessionmaker on ``app.state``), on a real SQLite database and on a
+real PostgreSQL (a throwaway cluster; skipped with the reason when PostgreSQL is not installed).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from aspects.lrs.auth import create_credential
 from aspects.lrs.db import make_sessionmaker
 from aspects.lrs.documents import router
 from aspects.settings import Settings
+from tests.lrs.postgres import postgres_cluster  # noqa: F401 (fixture)
 
 ACTIVITY = "http://example.org/activities/course-1"
 AGENT = orjson.dumps({"objectType": "Agent", "mbox": "mailto:learner@example.org"}).decode()
@@ -48,8 +50,11 @@ def credential(app: FastAPI, *scopes: str) -> dict[str, str]:
     return {"Authorization": f"Basic {token}"}
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> FastAPI:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> FastAPI:
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_cluster").create_database()
+        return make_app(tmp_path, max_document_bytes=4096, database_url=url)
     return make_app(tmp_path, max_document_bytes=4096)
 
 
