@@ -19,8 +19,10 @@ COMMANDS = {
     "courses": "aspects.cli.courses:courses",
     "dashboards": "aspects.cli.dashboards:dashboards",
     "db": "aspects.cli.db:db",
+    "ingest": "aspects.cli.ingest:ingest",
     "lrs": "aspects.cli.lrs:lrs",
     "reports": "aspects.cli.reports:reports_group",
+    "status": "aspects.cli.status:status",
     "transform": "aspects.cli.transform:transform",
 }
 

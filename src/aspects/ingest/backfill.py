@@ -179,7 +179,7 @@ def backfill(
                 writer.put(sink.detach())
 
     try:
-        for path in discover(paths):
+        for path in (found.resolve() for found in discover(paths)):
             identity = identify(path) or _whole_file_identity(path)
             if identity is None:
                 continue  # empty
