@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aspects.lrs import about, activities, agents
 from aspects.lrs.documents import router as documents_router
+from aspects.lrs.statements.prepare import format_time
 from aspects.lrs.statements.routes import XAPIError
 from aspects.lrs.statements.routes import router as statements_router
 from aspects.lrs.statements.writer import StatementWriter
@@ -30,6 +31,7 @@ from aspects.xapi.validation import StatementInvalid
 
 BASE = "/xAPI"
 VERSION_HEADER = "X-Experience-API-Version"
+CONSISTENT_HEADER = "X-Experience-API-Consistent-Through"
 # Headers the alternate request syntax may carry as form fields (xAPI 1.0.3 §7.8).
 _FORM_HEADERS = {
     "authorization",
@@ -104,10 +106,17 @@ class XAPIMiddleware:
             return
         answered = negotiated or "2.0.0"
         scope.setdefault("state", {})["xapi_version"] = answered
+        statements = path.rstrip("/").endswith("/statements") and scope["method"] in ("GET", "HEAD")
 
         async def send_with_version(message: Message) -> None:
             if message["type"] == "http.response.start":
                 extra = [(VERSION_HEADER.encode(), answered.encode())]
+                present = {key.lower() for key, _ in message.get("headers", [])}
+                if statements and CONSISTENT_HEADER.lower().encode() not in present:
+                    # Every GET /statements answer carries it, errors included (xAPI 2.1.3).
+                    writer: StatementWriter = scope["app"].state.statement_writer
+                    stamp = format_time(writer.consistent_through())
+                    extra.append((CONSISTENT_HEADER.encode(), stamp.encode()))
                 message["headers"] = [
                     *[
                         (k, v)

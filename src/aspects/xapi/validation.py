@@ -35,7 +35,8 @@ _TIMESTAMP = re.compile(
     r"(?P<zone>[Zz]|[+-]\d{2}(?::?\d{2})?)?$"
 )
 _DURATION = re.compile(
-    r"^P(?=\d|T\d)(?:\d+(?:[.,]\d+)?Y)?(?:\d+(?:[.,]\d+)?M)?(?:\d+(?:[.,]\d+)?W)?"
+    r"^P\d+(?:[.,]\d+)?W$|"
+    r"^P(?=\d|T\d)(?:\d+(?:[.,]\d+)?Y)?(?:\d+(?:[.,]\d+)?M)?"
     r"(?:\d+(?:[.,]\d+)?D)?(?:T(?=\d)(?:\d+(?:[.,]\d+)?H)?(?:\d+(?:[.,]\d+)?M)?"
     r"(?:\d+(?:[.,]\d+)?S)?)?$"
 )
@@ -77,7 +78,12 @@ def validate_statement(statement: Any, version: str = "1.0.3") -> None:
     """
     if version not in VERSIONS:
         raise ValueError(f"unsupported xAPI version {version!r}")
-    _statement(statement, "statement", version, substatement=False)
+    try:
+        _statement(statement, "statement", version, substatement=False)
+    except (TypeError, AttributeError, KeyError) as error:
+        # A shape no rule above anticipated (e.g. an object where a string belongs): still the
+        # client's error, never a 500.
+        raise StatementInvalid("statement", f"malformed statement ({error})") from None
 
 
 def is_uuid(value: Any) -> bool:
@@ -290,7 +296,10 @@ def _definition(value: Any, path: str) -> None:
         _iri(definition["moreInfo"], f"{path}.moreInfo")
     if "extensions" in definition:
         _extensions(definition["extensions"], f"{path}.extensions")
-    if "interactionType" in definition and definition["interactionType"] not in INTERACTION_TYPES:
+    interaction = definition.get("interactionType")
+    if "interactionType" in definition and (
+        not isinstance(interaction, str) or interaction not in INTERACTION_TYPES
+    ):
         raise StatementInvalid(f"{path}.interactionType", "is not an xAPI interaction type")
     if "correctResponsesPattern" in definition:
         pattern = definition["correctResponsesPattern"]
@@ -299,6 +308,9 @@ def _definition(value: Any, path: str) -> None:
     for key in _COMPONENT_LISTS:
         if key in definition:
             _components(definition[key], f"{path}.{key}")
+    for key in ("correctResponsesPattern", *_COMPONENT_LISTS):
+        if key in definition and "interactionType" not in definition:
+            raise StatementInvalid(f"{path}.interactionType", f"is required when {key} is present")
 
 
 def _components(value: Any, path: str) -> None:
@@ -540,7 +552,7 @@ def _statement(value: Any, path: str, version: str, substatement: bool) -> None:
     if "stored" in statement:
         check_timestamp(statement["stored"], f"{path}.stored", require_zone)
     if "authority" in statement:
-        validate_actor(statement["authority"], f"{path}.authority")
+        _authority(statement["authority"], f"{path}.authority")
     if "version" in statement:
         text = statement["version"]
         if not isinstance(text, str) or not _VERSION[version].match(text):
@@ -557,3 +569,17 @@ def _statement(value: Any, path: str, version: str, substatement: bool) -> None:
 
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+
+
+def _authority(value: Any, path: str) -> None:
+    """An Agent, or (OAuth) an anonymous Group of exactly two Agents."""
+    validate_actor(value, path)
+    if value.get("objectType") == "Group":
+        if _ifis(value, path) != 0:
+            raise StatementInvalid(
+                path, "an authority Group must be anonymous (OAuth consumer + user)"
+            )
+        if len(value.get("member") or []) != 2:
+            raise StatementInvalid(
+                f"{path}.member", "an authority Group must have exactly two Agents"
+            )

@@ -115,7 +115,7 @@ def _ids_in_place(statement: dict[str, Any]) -> None:
     target = statement.get("object") or {}
     kind = target.get("objectType", "Activity")
     if kind == "Activity":
-        statement["object"] = {k: v for k, v in target.items() if k in ("objectType", "id")}
+        statement["object"] = {"id": target["id"]}
     elif kind in ("Agent", "Group"):
         statement["object"] = ids_only(target)
     elif kind == "SubStatement":

@@ -43,11 +43,27 @@ def content_hash(statement: dict[str, Any]) -> str:
     ).hexdigest()
 
 
+def normalize(statement: dict[str, Any]) -> dict[str, Any]:
+    """The statement with every contextActivities value an array (xAPI: the LRS returns arrays)."""
+    result = dict(statement)
+    context = result.get("context")
+    if isinstance(context, dict) and isinstance(context.get("contextActivities"), dict):
+        activities = {
+            key: value if isinstance(value, list) else [value]
+            for key, value in context["contextActivities"].items()
+        }
+        result["context"] = {**context, "contextActivities": activities}
+    target = result.get("object")
+    if isinstance(target, dict) and target.get("objectType") == "SubStatement":
+        result["object"] = normalize(target)
+    return result
+
+
 def incoming(statement: dict[str, Any]) -> Incoming:
-    """Give the statement its id (lower-case UUID; a new one when absent)."""
+    """Give the statement its id (lower-case UUID; a new one when absent), arrays normalized."""
     given = statement.get("id")
     statement_id = str(given).lower() if given else str(uuid.uuid4())
-    statement = {**statement, "id": statement_id}
+    statement = {**normalize(statement), "id": statement_id}
     return Incoming(statement, statement_id, content_hash(statement), given_id=bool(given))
 
 

@@ -29,6 +29,8 @@ def _json(body: bytes, path: str) -> Any:
 def split_body(content_type: str, body: bytes) -> tuple[Any, dict[str, tuple[str, bytes]]]:
     """(statements JSON, attachment parts by sha2 -> (content type, bytes))."""
     kind = content_type.split(";")[0].strip().lower()
+    if kind not in ("application/json", "multipart/mixed", ""):
+        raise StatementInvalid("Content-Type", "must be application/json or multipart/mixed")
     if kind != "multipart/mixed":
         return _json(body, "body"), {}
     parts = parse_parts(body, content_type)

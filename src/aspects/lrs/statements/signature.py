@@ -9,6 +9,7 @@ LRS does not judge trust in the signer (the specification leaves that to the rea
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 import jwt
@@ -16,6 +17,7 @@ import orjson
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from aspects.lrs.statements.prepare import normalize
 from aspects.xapi.validation import StatementInvalid
 
 SIGNATURE_USAGE = "http://adlnet.gov/expapi/attachments/signature"
@@ -24,12 +26,26 @@ ALGORITHMS = ("RS256", "RS384", "RS512")
 _IGNORED = ("attachments", "authority", "stored", "version")
 
 
+_SECONDS = re.compile(r"(\d+)[.,](\d+)S$")
+
+
+def _truncate_duration(duration: str) -> str:
+    """Seconds cut to hundredths: xAPI compares durations at 0.01 s precision."""
+    return _SECONDS.sub(lambda m: f"{m[1]}.{(m[2] + '00')[:2]}S", duration)
+
+
 def _comparable(statement: dict[str, Any], keep_id: bool) -> dict[str, Any]:
-    return {
+    result = {
         key: value
-        for key, value in statement.items()
+        for key, value in normalize(statement).items()
         if key not in _IGNORED and (keep_id or key != "id")
     }
+    if "id" in result:
+        result["id"] = str(result["id"]).lower()
+    outcome = result.get("result")
+    if isinstance(outcome, dict) and isinstance(outcome.get("duration"), str):
+        result["result"] = {**outcome, "duration": _truncate_duration(outcome["duration"])}
+    return result
 
 
 def check_signature(statement: dict[str, Any], signature: bytes, path: str) -> None:
