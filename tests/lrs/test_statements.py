@@ -50,7 +50,8 @@ def test_post_then_get_sets_lrs_properties_and_lands_in_raw_table(
     assert got.status_code == 200
     body = got.json()
     assert body["id"] == statement_id
-    assert body["stored"].endswith("Z") and body["timestamp"] == body["stored"]
+    assert body["stored"].endswith("Z")
+    assert body["timestamp"] == body["stored"]
     assert body["version"] == "1.0.0"
     assert body["authority"]["account"]["homePage"] == "https://lrs.example.org"
     assert got.headers["X-Experience-API-Version"] == "1.0.3"
@@ -203,7 +204,8 @@ def test_voiding(client: TestClient) -> None:
     assert post(client, voiding).status_code == 200
     assert get_one(client, target["id"]).status_code == 404
     voided = client.get("/xAPI/statements", params={"voidedStatementId": target["id"]})
-    assert voided.status_code == 200 and voided.json()["id"] == target["id"]
+    assert voided.status_code == 200
+    assert voided.json()["id"] == target["id"]
     listed = [item["id"] for item in client.get("/xAPI/statements").json()["statements"]]
     assert listed == [voiding["id"]]
     # The voiding statement matches filters through its target (StatementRef rule).
@@ -278,7 +280,8 @@ def test_alternate_request_syntax_only_in_1_0_3(client: TestClient) -> None:
         },
         headers=bare,
     )
-    assert got.status_code == 200 and got.json()["id"] == sent["id"]
+    assert got.status_code == 200
+    assert got.json()["id"] == sent["id"]
     refused = client.post(
         "/xAPI/statements",
         params={"method": "GET"},
