@@ -22,11 +22,14 @@ def _find_nested(source: dict[str, Any], key: str) -> Any:
     if key in source:
         return source[key]
     for value in source.values():
-        if isinstance(value, dict):
+        if type(value) is dict:
             found = _find_nested(value, key)
             if found is not None:
                 return found
     return None
+
+
+_PATHS: dict[str, tuple[str, ...]] = {}
 
 
 def _empty(value: Any) -> bool:
@@ -45,15 +48,26 @@ class Event:
 
     def get(self, key: str) -> Any:
         """The value at ``key`` (dotted path or key searched at any depth), None when empty."""
-        if "." in key:
-            value: Any = self.raw
-            for part in key.split("."):
-                if not isinstance(value, dict) or part not in value:
-                    return None
-                value = value[part]
-        else:
+        parts = _PATHS.get(key)
+        if parts is None:
+            parts = _PATHS[key] = tuple(key.split("."))
+        value: Any
+        if len(parts) == 2:  # the common "data.x" / "context.x": no loop
+            outer = self.raw.get(parts[0])
+            value = outer.get(parts[1]) if type(outer) is dict else None
+        elif len(parts) == 1:
             value = _find_nested(self.raw, key)
-        return None if _empty(value) else value
+        else:
+            value = self.raw
+            for part in parts:
+                if type(value) is not dict:
+                    return None
+                value = value.get(part)
+                if value is None:
+                    return None
+        if value is None or (not value and value != 0):
+            return None
+        return value
 
     def need(self, key: str) -> Any:
         """Like :meth:`get`, but a missing value makes the event malformed."""

@@ -6,6 +6,7 @@ transformer version). Family modules describe only what differs per event.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import uuid
@@ -23,13 +24,32 @@ _ID_BASE = uuid.UUID("6ba7b810-9dad-11d1-80b4-00c04fd430c8")
 _KEEP = object()
 
 
-def prune(value: Any) -> Any:
-    """Drop None members of objects at every depth (as ERB's serialiser does); keep {} and []."""
-    if isinstance(value, dict):
-        return {key: prune(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [prune(item) for item in value]
-    return value
+def prune(value: dict[str, Any]) -> dict[str, Any]:
+    """A copy without None members at any depth (as ERB's serialiser writes); keeps {} and [].
+
+    Statements are built from plain dicts and lists only, so exact type checks suffice (this
+    runs for every statement: it is the transformer's hottest loop).
+    """
+    out = {}
+    for key, item in value.items():
+        if item is None:
+            continue
+        kind = type(item)
+        if kind is dict:
+            item = prune(item)
+        elif kind is list:
+            item = [prune(member) if type(member) is dict else member for member in item]
+        out[key] = item
+    return out
+
+
+def uuid5_text(namespace: bytes, name: str) -> str:
+    """``str(uuid.uuid5(UUID(bytes=namespace), name))`` without building UUID objects."""
+    digest = bytearray(hashlib.sha1(namespace + name.encode()).digest()[:16])  # noqa: S324
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def seconds(value: Any) -> float | None:
@@ -81,8 +101,11 @@ class Builder:
         self.actors = actors
         self.course_names = course_names
         self.version = transformer_version
-        self._namespaces: dict[str, uuid.UUID] = {}
+        self._namespaces: dict[str, bytes] = {}
+        self._verb_texts: dict[str, str] = {}
         self._courses: dict[str, dict[str, Any]] = {}
+        # ids of cached, None-free parts shared by statements (course activities): not pruned.
+        self._clean: set[int] = set()
 
     # -- identifiers -------------------------------------------------------------------------
     def iri(self, kind: str, object_id: Any) -> str | None:
@@ -91,20 +114,24 @@ class Builder:
             return None
         return f"{self.root}/{kind}/{object_id}"
 
-    def _namespace(self, key: str) -> uuid.UUID:
+    def _namespace(self, key: str) -> bytes:
         namespace = self._namespaces.get(key)
         if namespace is None:
-            namespace = self._namespaces[key] = uuid.uuid5(_ID_BASE, key)
+            if len(self._namespaces) > 100_000:  # child ids make keys unbounded
+                self._namespaces.clear()
+            namespace = self._namespaces[key] = uuid.uuid5(_ID_BASE, key).bytes
         return namespace
 
     def statement_id(
         self, verb: dict[str, Any], actor_text: str, raw_time: str, child_id: str | None = None
     ) -> str:
         """ERB's deterministic id: uuid5(uuid5(base, verb json[-child]), actor json-time)."""
-        key = json.dumps(verb)
+        key = self._verb_texts.get(verb["id"])
+        if key is None:
+            key = self._verb_texts[verb["id"]] = json.dumps(verb)
         if child_id is not None:
             key = f"{key}-{child_id}"
-        return str(uuid.uuid5(self._namespace(key), f"{actor_text}-{raw_time}"))
+        return uuid5_text(self._namespace(key), f"{actor_text}-{raw_time}")
 
     # -- shared parts ------------------------------------------------------------------------
     @staticmethod
@@ -136,7 +163,9 @@ class Builder:
             activity["definition"] = definition
             if len(self._courses) > 100_000:
                 self._courses.clear()
+                self._clean.clear()
             self._courses[cache_key] = activity
+            self._clean.add(id(activity))
         return activity
 
     def course_parent(self, event: Event) -> dict[str, Any] | None:
@@ -161,32 +190,43 @@ class Builder:
         """One statement, pruned of empty members the way ERB's serialiser prunes them."""
         actor, actor_text = self.actors.actor(self.user_key(event))
         raw_time = self.raw_time(event)
-        context_ext: dict[str, Any] = {
-            v.EXT_TRANSFORMER_VERSION: self.version,
-            v.EXT_SESSION_ID: event.get("session"),
-        }
+        timestamp = normalise_timestamp(raw_time)
+        if not timestamp:
+            raise MalformedEvent(f"{event.name}: timestamp {raw_time!r:.40} is not ISO 8601")
+        context_ext: dict[str, Any] = {v.EXT_TRANSFORMER_VERSION: self.version}
+        session = event.get("session")
+        if session is not None:
+            context_ext[v.EXT_SESSION_ID] = session
         if extensions:
-            context_ext.update(extensions)
+            for key, value in extensions.items():
+                if value is not None:
+                    context_ext[key] = value
         if context_activities is _KEEP:
             context_activities = self.course_parent(event)
         context: dict[str, Any] = {"extensions": context_ext}
         if context_activities is not None:
-            context["contextActivities"] = context_activities
+            clean = self._clean
+            context["contextActivities"] = {
+                kind: [m if id(m) in clean else prune(m) for m in members]
+                for kind, members in context_activities.items()
+                if members is not None
+            }
         if parent_statement is not None:
             context["statement"] = {"id": parent_statement, "objectType": "StatementRef"}
+        # The actor (cached per user) and verb (a constant) are shared, None-free and never
+        # modified; everything built per event is pruned.
         statement = {
             "id": self.statement_id(verb, actor_text, raw_time, child_id),
             "actor": actor,
             "verb": verb,
-            "object": obj,
-            "timestamp": normalise_timestamp(raw_time) or None,
+            "object": prune(obj),
+            "timestamp": timestamp,
             "context": context,
-            "result": result,
             "version": v.XAPI_VERSION,
         }
-        if statement["timestamp"] is None:
-            raise MalformedEvent(f"{event.name}: timestamp {raw_time!r:.40} is not ISO 8601")
-        return prune(statement)  # type: ignore[no-any-return]
+        if result is not None:
+            statement["result"] = prune(result)
+        return statement
 
 
 def finite(value: float) -> bool:
