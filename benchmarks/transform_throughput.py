@@ -26,6 +26,8 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.transform.test_logline import as_logged  # noqa: E402
+
 from aspects.transform import (  # noqa: E402
     MalformedEvent,
     StaticCourseNames,
@@ -33,7 +35,6 @@ from aspects.transform import (  # noqa: E402
     parse_line,
 )
 from aspects.transform.settings import TransformSettings  # noqa: E402
-from tests.transform.test_logline import as_logged  # noqa: E402
 
 EVENTS = ROOT / "tests" / "fixtures" / "erb" / "events"
 
