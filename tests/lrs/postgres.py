@@ -48,6 +48,12 @@ class Cluster:
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://aspects@127.0.0.1:{self.port}/{database}"
 
+    def shared_database(self) -> str:
+        """One database for every test of the session (tests empty its tables themselves)."""
+        if not hasattr(self, "_shared"):
+            self._shared = self.create_database()
+        return self._shared
+
     def create_database(self) -> str:
         import psycopg
 

@@ -19,9 +19,10 @@ import orjson
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 
 from aspects.lrs.auth import create_credential
-from aspects.lrs.db import make_sessionmaker
+from aspects.lrs.db import CredentialRow, DocumentRow, make_sessionmaker
 from aspects.lrs.documents import router
 from aspects.settings import Settings
 from tests.lrs.postgres import postgres_cluster  # noqa: F401 (fixture)
@@ -51,11 +52,19 @@ def credential(app: FastAPI, *scopes: str) -> dict[str, str]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def app(request: pytest.FixtureRequest, tmp_path: Path) -> FastAPI:
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FastAPI]:
     if request.param == "postgresql":
-        url = request.getfixturevalue("postgres_cluster").create_database()
-        return make_app(tmp_path, max_document_bytes=4096, database_url=url)
-    return make_app(tmp_path, max_document_bytes=4096)
+        # one database for the session (creating one per test costs seconds), emptied here
+        url = request.getfixturevalue("postgres_cluster").shared_database()
+        built = make_app(tmp_path, max_document_bytes=4096, database_url=url)
+        with built.state.sessionmaker() as session:
+            session.execute(delete(DocumentRow))
+            session.execute(delete(CredentialRow))
+            session.commit()
+    else:
+        built = make_app(tmp_path, max_document_bytes=4096)
+    yield built
+    built.state.sessionmaker.kw["bind"].dispose()
 
 
 @pytest.fixture
