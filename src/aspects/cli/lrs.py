@@ -121,3 +121,19 @@ def revoke(ctx: click.Context, key: str) -> None:
         raise click.UsageError(str(error)) from None
     assert credential.revoked_at is not None
     click.echo(f"revoked {credential.key} ({credential.name}) at {credential.revoked_at:%c}")
+
+
+@lrs.command("serve")
+@click.option("--host", default=None, help="Address to listen on (default: lrs.host, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: lrs.port, 8100).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve the xAPI LRS (base URL http://HOST:PORT/xAPI) until interrupted."""
+    from aspects.lrs.serve import serve as run
+
+    settings = get_settings(ctx)
+    click.echo(
+        f"aspects LRS on http://{host or settings.lrs.host}:{port or settings.lrs.port}/xAPI",
+        err=True,
+    )
+    run(settings, host, port)
