@@ -137,3 +137,19 @@ def test_users_and_credentials() -> None:
     assert credentials({}, {}) == ("default", "")
     with pytest.raises(EndpointError):
         credentials({"authorization": "Basic !!!"}, {})
+
+
+def test_accepted_connections_have_nagle_disabled() -> None:
+    import socket
+
+    from aspects.store.endpoint.server import listening_socket
+
+    server = listening_socket("127.0.0.1", 0)
+    server.listen()
+    client = socket.create_connection(server.getsockname())
+    accepted, _ = server.accept()
+    try:
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        for sock in (accepted, client, server):
+            sock.close()
