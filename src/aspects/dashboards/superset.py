@@ -82,9 +82,16 @@ def gunicorn_command(settings: Settings) -> list[str]:
     ]
 
 
-def start(settings: Settings) -> subprocess.Popen[bytes]:
-    """Start Superset under gunicorn (the caller waits on or terminates the process)."""
+def start(settings: Settings, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start Superset under gunicorn (the caller waits on or terminates the process).
+
+    ``log``: a file for its output (default: inherited stdout/stderr).
+    """
     _, runtime = prepare(settings)
+    output = log.open("ab") if log is not None else None
     return subprocess.Popen(  # noqa: S603 - our virtualenv's gunicorn, arguments we build
-        gunicorn_command(settings), env=superset_env(settings, runtime)
+        gunicorn_command(settings),
+        env=superset_env(settings, runtime),
+        stdout=output,
+        stderr=subprocess.STDOUT if output is not None else None,
     )

@@ -1,0 +1,93 @@
+"""Driving Superset as a person does (headless Debian Chromium through Playwright)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, BrowserContext, Page
+
+# What a rendered chart contains, whatever its type (ECharts canvas, SVG, table, big number).
+RENDERED = "canvas, svg, table, .header-line, .big-number"
+ERRORS = ".alert-danger, .ant-alert-error, [data-test='error-message'], .error-alert"
+
+
+def sso_login(browser: Browser, url: str, username: str) -> tuple[BrowserContext, Page]:
+    """Sign in through the LMS's authorization-code flow; returns the signed-in page."""
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1500, "height": 1100})
+    page = context.new_page()
+    page.goto(f"{url}/login/openedxsso?next=/dashboard/list/")
+    page.wait_for_selector("#username", timeout=30_000)
+    page.fill("#username", username)
+    page.fill("#password", f"{username}-password")
+    page.click("#login")
+    page.wait_for_load_state("networkidle", timeout=60_000)
+    return context, page
+
+
+def me(page: Page, url: str) -> dict[str, Any] | None:
+    answer = page.request.get(f"{url}/api/v1/me/")
+    if answer.status != 200:
+        return None
+    result: dict[str, Any] = answer.json()["result"]
+    return result
+
+
+def dataset_id(page: Page, url: str, name: str) -> int:
+    query = f"(filters:!((col:table_name,opr:eq,value:{name})))"
+    answer = page.request.get(f"{url}/api/v1/dataset/", params={"q": query})
+    assert answer.status == 200, answer.text()
+    ids = [row["id"] for row in answer.json()["result"]]
+    assert len(ids) == 1, f"dataset {name}: {ids}"
+    return int(ids[0])
+
+
+def chart_data(
+    page: Page,
+    url: str,
+    dataset: int,
+    columns: list[str],
+    metrics: list[str],
+    result_format: str = "json",
+) -> Any:
+    """The chart-data API, as the dashboards and downloads call it, in the user's session."""
+    payload = {
+        "datasource": {"id": dataset, "type": "table"},
+        "force": True,
+        "queries": [{"columns": columns, "metrics": metrics, "row_limit": 10000}],
+        "result_format": result_format,
+        "result_type": "full",
+    }
+    answer = page.request.post(
+        f"{url}/api/v1/chart/data",
+        data=json.dumps(payload),
+        headers={"Content-Type": "application/json"},
+    )
+    if result_format == "json":
+        return answer.status, (answer.json() if answer.status == 200 else answer.text())
+    return answer.status, answer.body()
+
+
+def open_dashboard(page: Page, url: str, slug: str, screenshot: Path) -> dict[str, int]:
+    """Open a dashboard, wait until every chart finished, screenshot it; count what rendered."""
+    page.goto(f"{url}/superset/dashboard/{slug}/?standalone=0")
+    page.wait_for_selector(".dashboard-component-chart-holder", timeout=60_000)
+    page.wait_for_load_state("networkidle", timeout=90_000)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.dashboard-component-chart-holder')]
+                 .every(h => !h.querySelector('.loading, [data-test="loading-indicator"]'))""",
+        timeout=90_000,
+    )
+    holders = page.locator(".dashboard-component-chart-holder")
+    counts = {"charts": holders.count(), "rendered": 0, "errors": 0, "empty": 0}
+    for index in range(counts["charts"]):
+        holder = holders.nth(index)
+        if holder.locator(ERRORS).count():
+            counts["errors"] += 1
+        elif holder.get_by_text("No results were returned").count():
+            counts["empty"] += 1
+        elif holder.locator(RENDERED).count():
+            counts["rendered"] += 1
+    page.screenshot(path=str(screenshot), full_page=True)
+    return counts

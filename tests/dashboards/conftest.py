@@ -1,0 +1,104 @@
+"""One real deployment per test session: embedded database endpoint, test LMS, Superset.
+
+Bootstrapping Superset (schema, roles, assets) takes a minute or two, so it happens once per
+session; tests that change state (the LMS's course roles) restore it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Playwright, sync_playwright
+
+from aspects.dashboards.superset import InitResult, init, start
+from aspects.settings import Settings
+from tests.dashboards.harness import (
+    REPO,
+    Endpoint,
+    seed,
+    start_endpoint,
+    stop_process,
+    superset_settings,
+    wait_for_superset,
+)
+from tests.lms.fixtures import demo_state
+from tests.lms.server import RunningLMS, free_port, running_lms
+
+ARTIFACTS = REPO / "test-artifacts" / "dashboards"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@dataclass
+class Deployment:
+    url: str
+    settings: Settings
+    lms: RunningLMS
+    endpoint: Endpoint
+    init: InitResult
+    process: subprocess.Popen[bytes]
+    log: Path
+    startup_seconds: float
+
+
+@pytest.fixture(scope="session")
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
+    server = start_endpoint(tmp_path_factory.mktemp("endpoint"))
+    try:
+        seed(server.client())
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def deployment(
+    tmp_path_factory: pytest.TempPathFactory, endpoint: Endpoint
+) -> Iterator[Deployment]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    state = demo_state(
+        redirect_uris=[
+            f"{url}/oauth-authorized/openedxsso",
+            f"http://localhost:{port}/oauth-authorized/openedxsso",
+        ]
+    )
+    with running_lms(state) as lms:
+        data_dir = tmp_path_factory.mktemp("superset")
+        settings = superset_settings(data_dir, endpoint, lms, port)
+        result = init(settings)
+        log = data_dir / "gunicorn.log"
+        started = time.monotonic()
+        process = start(settings, log)
+        try:
+            wait_for_superset(url, process, log)
+            yield Deployment(
+                url, settings, lms, endpoint, result, process, log, time.monotonic() - started
+            )
+        finally:
+            stop_process(process)
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

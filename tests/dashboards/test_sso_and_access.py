@@ -1,0 +1,175 @@
+"""Superset with SSO against the (test) LMS, per-course access, downloads: end to end.
+
+Real processes throughout: ``aspects db serve`` over a seeded embedded database, the test LMS (a
+real OAuth2 server; the Open edX LMS itself cannot run here), Superset bootstrapped by
+``aspects dashboards init`` code and served by gunicorn, and headless Chromium.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser
+
+from tests.dashboards.browser import chart_data, dataset_id, me, open_dashboard, sso_login
+from tests.dashboards.conftest import Deployment
+from tests.dashboards.harness import COURSE_NAMES, STATEMENTS_PER_COURSE
+from tests.lms.fixtures import COURSE_A, COURSE_B, COURSE_C
+
+DASHBOARD_SLUGS = ["activity"]
+
+
+def _courses_seen(page, deployment: Deployment) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    dataset = dataset_id(page, deployment.url, "xapi_activity")
+    status, body = chart_data(page, deployment.url, dataset, ["course_key"], ["statements"])
+    assert status == 200, body
+    return {row["course_key"]: row["statements"] for row in body["result"][0]["data"]}
+
+
+def test_instructor_sees_every_dashboard_rendered_with_only_their_courses(
+    deployment: Deployment, browser: Browser, artifacts: Path
+) -> None:
+    context, page = sso_login(browser, deployment.url, "instructor_a")
+    try:
+        user = me(page, deployment.url)
+        assert user is not None
+        assert user["username"] == "instructor_a"
+        for slug in DASHBOARD_SLUGS:
+            counts = open_dashboard(
+                page, deployment.url, slug, artifacts / f"instructor_a-{slug}.png"
+            )
+            assert counts["charts"] > 0, slug
+            assert counts["errors"] == 0, (slug, counts)
+            assert counts["rendered"] == counts["charts"], (slug, counts)
+        # The course table on the Activity dashboard names the instructor's courses only.
+        text = page.content() if DASHBOARD_SLUGS[-1] == "activity" else ""
+        page.goto(f"{deployment.url}/superset/dashboard/activity/")
+        page.wait_for_load_state("networkidle")
+        page.wait_for_selector("table", timeout=60_000)
+        text = page.locator(".dashboard-component-chart-holder").all_inner_texts()
+        joined = "\n".join(text)
+        assert COURSE_NAMES[COURSE_A] in joined
+        assert COURSE_NAMES[COURSE_C] in joined
+        assert COURSE_NAMES[COURSE_B] not in joined
+        # The chart-data API (what every chart and download uses) holds the same boundary.
+        assert _courses_seen(page, deployment) == {
+            COURSE_A: STATEMENTS_PER_COURSE[COURSE_A],
+            COURSE_C: STATEMENTS_PER_COURSE[COURSE_C],
+        }
+    finally:
+        context.close()
+
+
+def test_instructor_downloads_csv_and_xlsx_of_their_courses_only(
+    deployment: Deployment, browser: Browser, artifacts: Path
+) -> None:
+    context, page = sso_login(browser, deployment.url, "instructor_b")
+    try:
+        dataset = dataset_id(page, deployment.url, "xapi_activity")
+        status, csv = chart_data(
+            page, deployment.url, dataset, ["course_key"], ["statements"], "csv"
+        )
+        assert status == 200
+        text = csv.decode()
+        (artifacts / "instructor_b.csv").write_text(text)
+        assert COURSE_B in text
+        assert COURSE_A not in text
+        assert COURSE_C not in text
+        status, xlsx = chart_data(
+            page, deployment.url, dataset, ["course_key"], ["statements"], "xlsx"
+        )
+        assert status == 200
+        assert xlsx[:2] == b"PK"  # a zip container, as every .xlsx is
+        import zipfile
+
+        sheet = zipfile.ZipFile(io.BytesIO(xlsx)).read("xl/sharedStrings.xml").decode()
+        assert COURSE_B in sheet
+        assert COURSE_A not in sheet
+    finally:
+        context.close()
+
+
+def test_instructor_has_no_sql_lab(deployment: Deployment, browser: Browser) -> None:
+    context, page = sso_login(browser, deployment.url, "instructor_a")
+    try:
+        answer = page.request.post(
+            f"{deployment.url}/api/v1/sqllab/execute/",
+            data='{"database_id": 1, "sql": "SELECT * FROM aspects.xapi_statements"}',
+            headers={"Content-Type": "application/json"},
+        )
+        assert answer.status in (401, 403), answer.text()
+        page.goto(f"{deployment.url}/sqllab/")
+        page.wait_for_load_state("networkidle")
+        assert "/sqllab" not in page.url or "Access is Denied" in page.content()
+    finally:
+        context.close()
+
+
+def test_global_staff_sees_every_course(deployment: Deployment, browser: Browser) -> None:
+    context, page = sso_login(browser, deployment.url, "staff")
+    try:
+        assert _courses_seen(page, deployment) == STATEMENTS_PER_COURSE
+    finally:
+        context.close()
+
+
+def test_user_without_lms_role_is_refused(deployment: Deployment, browser: Browser) -> None:
+    context, page = sso_login(browser, deployment.url, "learner")
+    try:
+        assert me(page, deployment.url) is None
+        assert "/login" in page.url
+    finally:
+        context.close()
+
+
+def test_course_roles_follow_the_lms_after_the_ttl(
+    deployment: Deployment, browser: Browser
+) -> None:
+    context, page = sso_login(browser, deployment.url, "instructor_a")
+    course_c = deployment.lms.state.courses[COURSE_C]
+    try:
+        assert set(_courses_seen(page, deployment)) == {COURSE_A, COURSE_C}
+        course_c.staff.discard("instructor_a")
+        time.sleep(deployment.settings.dashboards.course_roles_ttl + 1)
+        assert set(_courses_seen(page, deployment)) == {COURSE_A}
+    finally:
+        course_c.staff.add("instructor_a")
+        context.close()
+
+
+def test_password_login_only_for_the_local_admin(deployment: Deployment) -> None:
+    login = f"{deployment.url}/api/v1/security/login"
+    admin = httpx.post(
+        login,
+        json={"username": "admin", "password": "local-admin-pw", "provider": "db"},
+    )
+    assert admin.status_code == 200
+    token = admin.json()["access_token"]
+    dashboards = httpx.get(
+        f"{deployment.url}/api/v1/dashboard/", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    assert sorted(d["slug"] for d in dashboards["result"]) == sorted(DASHBOARD_SLUGS)
+    wrong = httpx.post(login, json={"username": "admin", "password": "nope", "provider": "db"})
+    assert wrong.status_code == 401
+
+
+@pytest.mark.parametrize("username", ["instructor_b"])
+def test_isolation_on_every_dashboard(
+    deployment: Deployment, browser: Browser, artifacts: Path, username: str
+) -> None:
+    """An instructor of course B sees nothing of A or C on any dashboard."""
+    context, page = sso_login(browser, deployment.url, username)
+    try:
+        for slug in DASHBOARD_SLUGS:
+            open_dashboard(page, deployment.url, slug, artifacts / f"{username}-{slug}.png")
+            text = "\n".join(page.locator(".dashboard-component-chart-holder").all_inner_texts())
+            assert COURSE_NAMES[COURSE_A] not in text
+            assert COURSE_A not in text
+            assert COURSE_NAMES[COURSE_C] not in text
+            assert COURSE_C not in text
+    finally:
+        context.close()
