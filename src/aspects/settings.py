@@ -21,11 +21,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from aspects.api.settings import ApiSettings
 from aspects.courses.settings import CoursesSettings
 from aspects.dashboards.settings import DashboardsSettings
 from aspects.errors import ConfigError
 from aspects.ingest.settings import IngestSettings
 from aspects.lrs.settings import LRSSettings
+from aspects.privacy.settings import PrivacySettings
 from aspects.store.settings import StoreSettings
 from aspects.transform.settings import TransformSettings
 
@@ -59,6 +61,8 @@ class Settings(BaseSettings):
     dashboards: DashboardsSettings = Field(default_factory=DashboardsSettings)
     courses: CoursesSettings = Field(default_factory=CoursesSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:

@@ -21,6 +21,7 @@ COMMANDS = {
     "db": "aspects.cli.db:db",
     "ingest": "aspects.cli.ingest:ingest",
     "lrs": "aspects.cli.lrs:lrs",
+    "privacy": "aspects.cli.privacy:privacy",
     "reports": "aspects.cli.reports:reports_group",
     "status": "aspects.cli.status:status",
     "transform": "aspects.cli.transform:transform",

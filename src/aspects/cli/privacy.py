@@ -1,0 +1,76 @@
+"""``aspects privacy``: erasure of a learner (data-subject requests) and PII retention."""
+
+from __future__ import annotations
+
+import click
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from aspects.cli.common import get_settings
+from aspects.privacy.retention import apply_pii_retention
+from aspects.privacy.service import erase_learner
+from aspects.privacy.subject import Subject, SubjectError, resolve
+from aspects.store.client import open_client
+
+
+@click.group()
+def privacy() -> None:
+    """Erasure of learners and retention of personal data."""
+
+
+@privacy.command("erase")
+@click.option(
+    "--user",
+    "users",
+    multiple=True,
+    required=True,
+    help="LMS user id, actor UUID, or (PII on) username; repeat to name the same learner "
+    "by several (e.g. --user 42 --user jdoe).",
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def erase(ctx: click.Context, users: tuple[str, ...], yes: bool, as_json: bool) -> None:
+    """Remove a learner from everything and keep them out (tombstone); cannot be undone."""
+    settings = get_settings(ctx)
+    subject = Subject()
+    try:
+        for user in users:
+            subject = subject | resolve(settings, user)
+    except SubjectError as error:
+        raise click.UsageError(str(error)) from None
+    if not yes:
+        click.confirm(
+            f"Erase {', '.join(users)} from every store? This cannot be undone", abort=True
+        )
+    client = open_client(settings.store, settings.data_dir)
+    report = erase_learner(client, settings, subject)
+    if as_json:
+        click.echo(orjson.dumps(report.as_dict()).decode())
+        return
+    table = Table("store", "rows removed")
+    for name, count in sorted(report.rows.items()):
+        table.add_row(name, f"{count:,}")
+    table.add_row("LRS documents", f"{report.documents:,}")
+    table.add_row("dead letters", f"{report.dead_letters:,}")
+    table.add_row("forwarding queue", f"{report.queued_forwards:,}")
+    console = Console()
+    console.print(table)
+    console.print(
+        f"{report.actor_ids} actor id(s) tombstoned; {report.total_rows:,} rows removed "
+        f"in {report.seconds:.1f} s"
+    )
+
+
+@privacy.command("retention")
+@click.option("--now", "materialize", is_flag=True, help="Also expire existing rows now.")
+@click.pass_context
+def retention(ctx: click.Context, materialize: bool) -> None:
+    """Apply privacy.pii_retention_days to the PII tables (run after `aspects db migrate`)."""
+    settings = get_settings(ctx)
+    client = open_client(settings.store, settings.data_dir)
+    days = settings.privacy.pii_retention_days
+    tables = apply_pii_retention(client, settings.store, days, materialize=materialize)
+    what = f"{days} days" if days is not None else "no limit"
+    click.echo(f"PII retention {what} on: {', '.join(tables) or 'no PII table yet'}")

@@ -1,0 +1,243 @@
+"""Erasure of one learner from the analytic store, and the whole procedure across stores.
+
+Order matters (see docs/privacy.md): first the tombstones, so that no writer stores the learner
+again; then a pause longer than the writers' tombstone refresh, so that writers in other
+processes have stopped too; then the deletes. Deletes are mutations (``ALTER TABLE ... DELETE``
+waited for with ``mutations_sync``): they rewrite the affected parts, so the rows are physically
+gone, not only hidden, while queries keep being served from the old parts until the new ones
+replace them.
+
+Which tables: every stored table of the database with a column that can name a learner
+(``actor_id``, ``user_id``, ``username``, ``email``, or the LRS's ``agents`` arrays), found in
+``system.columns`` at the time of the erasure, so report tables added later are covered without
+a change here. A statement that mentions the learner only as a related agent (instructor, team
+member) is removed with its statement id from every table that has one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+
+from aspects.privacy.subject import Subject
+from aspects.privacy.tombstones import record_tombstones
+from aspects.store.settings import StoreSettings
+
+_SQL = resources.files("aspects.privacy.sql")
+_IDENTITY_COLUMNS = (_SQL / "identity_columns.sql").read_text(encoding="utf-8")
+_KEY_ACTOR = " ".join(
+    line
+    for line in (_SQL / "agent_key_actor.sql").read_text(encoding="utf-8").splitlines()
+    if not line.lstrip().startswith("--")
+)
+# Identity columns -> the parameter their values are compared with.
+_SCALAR = {
+    "actor_id": "actor_ids",
+    "user_id": "user_ids",
+    "username": "usernames",
+    "email": "emails",
+}
+
+
+@dataclass
+class ErasureReport:
+    """What an erasure removed: rows per table and per other store."""
+
+    actor_ids: int = 0
+    tombstones: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    documents: int = 0
+    dead_letters: int = 0
+    queued_forwards: int = 0
+    seconds: float = 0.0
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "actor_ids": self.actor_ids,
+            "tombstones": self.tombstones,
+            "rows": dict(sorted(self.rows.items())),
+            "documents": self.documents,
+            "dead_letters": self.dead_letters,
+            "queued_forwards": self.queued_forwards,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class IdentityTable:
+    name: str
+    columns: frozenset[str]
+
+
+def identity_tables(client: Client, settings: StoreSettings) -> list[IdentityTable]:
+    """Stored tables with at least one column that can name a learner."""
+    result = client.query(_IDENTITY_COLUMNS, parameters={"db": settings.database})
+    found = []
+    for name, columns in result.result_rows:
+        wanted = set(columns) & {*_SCALAR, "agents", "related_agents"}
+        if wanted and name != "privacy_tombstones":
+            found.append(IdentityTable(str(name), frozenset(columns)))
+    return found
+
+
+def _condition(table: IdentityTable, subject: Subject, related: bool) -> str | None:
+    """The WHERE of the rows of ``table`` that belong to the subject (None: none can)."""
+    parts = []
+    for column, parameter in _SCALAR.items():
+        if column in table.columns and getattr(subject, parameter):
+            parts.append(f"toString({column}) IN {{{parameter}:Array(String)}}")
+    agent_columns = [name for name in ("agents", "related_agents") if name in table.columns]
+    if agent_columns and subject.actor_ids:
+        arrays = f"arrayConcat({', '.join(agent_columns)})"
+        parts.append(f"arrayExists(k -> ({_KEY_ACTOR}) IN {{actor_ids:Array(String)}}, {arrays})")
+    if related and "statement_id" in table.columns:
+        parts.append("statement_id IN {related:Array(UUID)}")
+    return " OR ".join(f"({part})" for part in parts) if parts else None
+
+
+def _parameters(subject: Subject, related: Sequence[str]) -> dict[str, Any]:
+    return {
+        "actor_ids": sorted(subject.actor_ids),
+        "user_ids": sorted(subject.user_ids),
+        "usernames": sorted(subject.usernames),
+        "emails": sorted(subject.emails),
+        "related": list(related),
+    }
+
+
+def _related_statements(
+    client: Client, database: str, tables: Sequence[IdentityTable], subject: Subject
+) -> tuple[list[str], list[str]]:
+    """Statement ids (and attachment hashes) the LRS index links to the subject's agents."""
+    ids: set[str] = set()
+    hashes: set[str] = set()
+    for table in tables:
+        if not ({"agents", "statement_id"} <= table.columns) or not subject.actor_ids:
+            continue
+        condition = _condition(table, subject, related=False)
+        attachments = (
+            "attachment_hashes" if "attachment_hashes" in table.columns else "[]::Array(String)"
+        )
+        result = client.query(
+            f"SELECT toString(statement_id), {attachments} FROM {database}.{table.name} "
+            f"WHERE {condition}",
+            parameters=_parameters(subject, []),
+        )
+        for statement_id, attached in result.result_rows:
+            ids.add(statement_id)
+            hashes.update(attached)
+    return sorted(ids), sorted(hashes)
+
+
+def erase_from_store(client: Client, settings: StoreSettings, subject: Subject) -> dict[str, int]:
+    """Delete the subject's rows from every identity table; returns rows deleted per table."""
+    db = settings.database
+    on_cluster = f" ON CLUSTER {settings.cluster}" if settings.cluster else ""
+    tables = identity_tables(client, settings)
+    related, attachment_hashes = _related_statements(client, db, tables, subject)
+    parameters = _parameters(subject, related)
+    deleted: dict[str, int] = {}
+    for table in tables:
+        condition = _condition(table, subject, related=bool(related))
+        if condition is None:
+            continue
+        count = int(
+            str(
+                client.command(
+                    f"SELECT count() FROM {db}.{table.name} WHERE {condition}",
+                    parameters=parameters,
+                )
+            )
+        )
+        if count:
+            client.command(
+                f"ALTER TABLE {db}.{table.name}{on_cluster} DELETE WHERE {condition}",
+                parameters=parameters,
+                settings={"mutations_sync": 2},
+            )
+        deleted[table.name.removesuffix("_local")] = count
+    deleted.update(_erase_attachments(client, settings, attachment_hashes))
+    return deleted
+
+
+def _erase_attachments(
+    client: Client, settings: StoreSettings, hashes: Sequence[str]
+) -> dict[str, int]:
+    """Attachment bodies of erased LRS statements that no remaining statement references."""
+    if not hashes:
+        return {}
+    db = settings.database
+    suffix = "_local" if settings.cluster else ""
+    on_cluster = f" ON CLUSTER {settings.cluster}" if settings.cluster else ""
+    condition = (
+        "sha2 IN {hashes:Array(String)} AND sha2 NOT IN "
+        f"(SELECT arrayJoin(attachment_hashes) FROM {db}.lrs_statements)"
+    )
+    count = int(
+        str(
+            client.command(
+                f"SELECT count() FROM {db}.lrs_attachments{suffix} WHERE {condition}",
+                parameters={"hashes": list(hashes)},
+            )
+        )
+    )
+    if count:
+        client.command(
+            f"ALTER TABLE {db}.lrs_attachments{suffix}{on_cluster} DELETE WHERE {condition}",
+            parameters={"hashes": list(hashes)},
+            settings={"mutations_sync": 2},
+        )
+    return {"lrs_attachments": count}
+
+
+def remaining_rows(client: Client, settings: StoreSettings, subject: Subject) -> dict[str, int]:
+    """Rows of the subject still in the store, per table (all zero after an erasure)."""
+    db = settings.database
+    found = {}
+    for table in identity_tables(client, settings):
+        condition = _condition(table, subject, related=False)
+        if condition is None:
+            continue
+        count = client.command(
+            f"SELECT count() FROM {db}.{table.name} WHERE {condition}",
+            parameters=_parameters(subject, []),
+        )
+        found[table.name] = int(str(count))
+    return found
+
+
+def erase(
+    client: Client,
+    settings: StoreSettings,
+    subject: Subject,
+    *,
+    wait_seconds: float,
+    other_stores: Callable[[Subject], ErasureReport] | None = None,
+) -> ErasureReport:
+    """The whole erasure: tombstones, wait, store rows, then the other stores (documents, ingest).
+
+    ``other_stores`` erases from the transactional databases (see aspects.privacy.stores); it
+    returns a report whose documents / dead letters / queued forwards are merged in.
+    """
+    began = time.monotonic()
+    report = ErasureReport(actor_ids=len(subject.actor_ids))
+    report.tombstones = record_tombstones(client, settings.database, subject.actor_ids)
+    if wait_seconds > 0:
+        time.sleep(wait_seconds)
+    report.rows = erase_from_store(client, settings, subject)
+    if other_stores is not None:
+        others = other_stores(subject)
+        report.documents = others.documents
+        report.dead_letters = others.dead_letters
+        report.queued_forwards = others.queued_forwards
+    report.seconds = time.monotonic() - began
+    return report
