@@ -1,5 +1,5 @@
 -- title: Video engagement
--- description: For one course (`course_key`), per video (course order; videos with activity but
+-- description: For one course (`course_key`; optionally one `video_id`), per video (course order; videos with activity but
 -- description: missing from the structure last, named by id) over [since, until): views (played
 -- description: statements), unique_viewers (learners with a played statement), full_viewers
 -- description: (viewers who completed the video, or watched at least 90% of its 5-second segments,
@@ -19,6 +19,7 @@ WITH
             groupUniqArrayIf(actor_id, verb = 'played') AS viewers
         FROM ${db}.fact_video
         WHERE course_key = {course_key:String}
+          AND ({video_id:String} = '' OR video_id = {video_id:String})
           AND emission_time >= {since:DateTime64(6, 'UTC')}
           AND emission_time < {until:DateTime64(6, 'UTC')}
           AND statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
@@ -52,6 +53,7 @@ WITH
         SELECT block_id, display_name, section_name, subsection_name, position
         FROM ${db}.course_structure
         WHERE course_key = {course_key:String} AND block_type = 'video'
+          AND ({video_id:String} = '' OR block_id = {video_id:String})
     )
 SELECT
     if(s.block_id = '', v.video_id, s.display_name) AS video_name,
