@@ -40,11 +40,13 @@ def _empty(value: Any) -> bool:
 class Event:
     """A read-only view of one event with ERB's lookup semantics."""
 
-    __slots__ = ("name", "raw")
+    __slots__ = ("_found", "name", "raw")
 
     def __init__(self, raw: dict[str, Any], name: str) -> None:
         self.raw = raw
         self.name = name
+        # results of searches at any depth: problem_check asks for the same keys per question
+        self._found: dict[str, Any] = {}
 
     def get(self, key: str) -> Any:
         """The value at ``key`` (dotted path or key searched at any depth), None when empty."""
@@ -56,7 +58,11 @@ class Event:
             outer = self.raw.get(parts[0])
             value = outer.get(parts[1]) if type(outer) is dict else None
         elif len(parts) == 1:
-            value = _find_nested(self.raw, key)
+            found = self._found
+            if key in found:
+                value = found[key]
+            else:
+                value = found[key] = _find_nested(self.raw, key)
         else:
             value = self.raw
             for part in parts:

@@ -20,11 +20,14 @@ from aspects.transform.errors import MalformedLine
 
 def parse_line(line: str | bytes) -> dict[str, Any]:
     """One tracking-log line -> the event dict; MalformedLine (with a reason) when impossible."""
-    text = line.strip() if isinstance(line, str) else line.strip().decode("utf-8", "replace")
+    # bytes stay bytes: orjson parses them directly (and rejects invalid UTF-8 with a reason)
+    text = line.strip()
     if not text:
         raise MalformedLine("empty line")
-    if not text.startswith("{"):
-        start, end = text.find("{"), text.rfind("}")
+    if isinstance(text, str):
+        text = text.encode("utf-8", "surrogatepass")
+    if text[:1] != b"{":
+        start, end = text.find(b"{"), text.rfind(b"}")
         if start < 0 or end < start:
             raise MalformedLine("no JSON object in the line")
         text = text[start : end + 1]

@@ -56,7 +56,7 @@ def seconds(value: Any) -> float | None:
     """ERB's seconds format: a float rounded to milliseconds; None/"" stay None."""
     if value is None or (value != 0 and not value):
         return None
-    return float(f"{float(value):.3f}")
+    return round(float(value), 3)  # correctly rounded, as ERB's float(f"{x:.3f}")
 
 
 def iso_duration(total: float) -> str:
