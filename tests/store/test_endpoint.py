@@ -406,3 +406,12 @@ def test_sigterm_shuts_down_cleanly_and_releases_the_database(tmp_path: Path) ->
         assert connect(second).command("SELECT a FROM default.kept") == 42
     finally:
         assert second.stop() == 0
+
+
+def test_a_session_belongs_to_its_user(server: Server) -> None:
+    session = {"session_id": uuid.uuid4().hex}
+    created = raw(server, params=session, content=b"CREATE TEMPORARY TABLE mine (a UInt8)")
+    assert created.status_code == 200
+    assert raw(server, params=session, content=b"EXISTS TEMPORARY TABLE mine").text == "1\n"
+    other = raw(server, READER, params=session, content=b"EXISTS TEMPORARY TABLE mine")
+    assert other.text == "0\n"

@@ -44,7 +44,8 @@ def create_app(engine: Engine, users: Users, *, workers: int = 32) -> Starlette:
             "X-ClickHouse-Server-Display-Name": DISPLAY_NAME,
         }
         try:
-            role = users.role(*credentials(request.headers, params))
+            user, password = credentials(request.headers, params)
+            role = users.role(user, password)
             if request.method == "GET":
                 role = READER  # like ClickHouse: GET requests are read-only
             body = decode_body(await request.body(), request.headers.get("content-encoding"))

@@ -92,7 +92,8 @@ class Engine:
         )
         self._lock = threading.Lock()
         self._idle: dict[str, list[_Connection]] = {ADMIN: [], READER: []}
-        self._sessions: dict[tuple[str, str], _Session] = {}
+        # (user, role, session id) -> session: one user cannot enter another's session.
+        self._sessions: dict[tuple[str, str, str], _Session] = {}
         self._closed = False
 
     # -- connections -------------------------------------------------------------------------
@@ -126,9 +127,9 @@ class Engine:
                 connection.handle.close()
 
     @contextmanager
-    def _session(self, role: str, request: QueryRequest) -> Iterator[_Connection]:
+    def _session(self, role: str, user: str, request: QueryRequest) -> Iterator[_Connection]:
         assert request.session_id is not None
-        key = (role, request.session_id)
+        key = (user, role, request.session_id)
         now = time.monotonic()
         expired: list[_Session] = []
         with self._lock:
@@ -170,12 +171,12 @@ class Engine:
 
     # -- requests ----------------------------------------------------------------------------
 
-    def execute(self, role: str, request: QueryRequest) -> Outcome:
-        """Run one request as ``role`` (blocking: call it from a worker thread)."""
+    def execute(self, role: str, request: QueryRequest, user: str = "") -> Outcome:
+        """Run one request of ``user`` as ``role`` (blocking: call it from a worker thread)."""
         if request.session_id is None:
             with self._pooled(role) as connection:
                 return _run(connection, request, per_request=True)
-        with self._session(role, request) as connection:
+        with self._session(role, user, request) as connection:
             return _run(connection, request, per_request=False)
 
 
@@ -228,11 +229,12 @@ def _prepare(connection: _Connection, request: QueryRequest, per_request: bool) 
         assignments = [f"{k} = {_literal(v)}" for k, v in wanted.items() if known.get(k) != v]
         assignments += [f"{name} = DEFAULT" for name in known if name not in wanted]
     else:
-        wanted = {**(known or {}), **request.settings}
+        # Unknown state (after SET or USE in the SQL): send every setting the request names,
+        # except what cannot have changed (a reader's readonly).
+        current = _baseline(connection.role) if known is None else known
+        wanted = {**current, **request.settings}
         assignments = [
-            f"{k} = {_literal(v)}"
-            for k, v in request.settings.items()
-            if known is None or known.get(k) != v
+            f"{k} = {_literal(v)}" for k, v in request.settings.items() if current.get(k) != v
         ]
     if not assignments:
         return
