@@ -136,6 +136,22 @@ def test_version_header_is_required_and_echoed(client: TestClient) -> None:
     assert about.json()["version"] == ["1.0.3", "2.0.0"]
 
 
+def test_default_version_answers_requests_without_one(
+    tmp_path: Path, store: Client, store_settings: StoreSettings
+) -> None:
+    from aspects.lrs.app import create_app
+    from aspects.lrs.db import make_sessionmaker
+    from aspects.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, store=store_settings, lrs={"default_version": "1.0.3"})
+    app = create_app(settings, store, make_sessionmaker(settings))
+    with TestClient(app) as test_client:
+        response = test_client.get("/xAPI/statements", headers=credential(app, "all"))
+        assert response.status_code == 400
+        assert response.headers["X-Experience-API-Version"] == "1.0.3"
+        assert test_client.get("/xAPI/about").headers["X-Experience-API-Version"] == "1.0.3"
+
+
 def test_filters(client: TestClient) -> None:
     registration = str(uuid.uuid4())
     other_agent = {"objectType": "Agent", "mbox": "mailto:other@example.org"}

@@ -92,6 +92,7 @@ class XAPIMiddleware:
                 for key, value in scope["headers"]
             }
             receive = _replay(body)
+        default = scope["app"].state.settings.lrs.default_version
         path = scope["path"]
         is_about = path.rstrip("/").endswith("/about")
         negotiated = negotiate(headers.get("x-experience-api-version"))
@@ -102,9 +103,9 @@ class XAPIMiddleware:
                 if given is None
                 else f"unsupported X-Experience-API-Version {given!r}; supported: 1.0.3, 2.0.0"
             )
-            await _send_error(send, 400, message, "2.0.0")
+            await _send_error(send, 400, message, default)
             return
-        answered = negotiated or "2.0.0"
+        answered = negotiated or default
         scope.setdefault("state", {})["xapi_version"] = answered
         statements = path.rstrip("/").endswith("/statements") and scope["method"] in ("GET", "HEAD")
 

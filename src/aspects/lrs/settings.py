@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -28,4 +30,11 @@ class LRSSettings(BaseModel):
         default=10 * 1024 * 1024,
         ge=1,
         description="Largest document (State, Activity / Agent Profile) accepted; larger: 413.",
+    )
+    default_version: Literal["1.0.3", "2.0.0"] = Field(
+        default="2.0.0",
+        description=(
+            "X-Experience-API-Version of the answers to requests that name no version (the "
+            "400 they get, and /about). xAPI 1.0.3 clients expect 1.0.3, 2.0 clients 2.0.0."
+        ),
     )

@@ -1,0 +1,100 @@
+"""POST throughput of `aspects lrs serve` on the embedded store: batches of 100 statements.
+
+    .venv/bin/python benchmarks/lrs_post.py [--seconds 60] [--clients 1,4] [--runs 3]
+
+Starts the LRS in a subprocess on a fresh data directory, then for each client count runs
+``--runs`` timed rounds; every client is its own process with one keep-alive connection and
+counts statements of batches answered 200. Prints statements/s per round and the median.
+Target (issue 4): >= 10,000 statements/s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+from lrs_common import create_credential, free_port, headers, make_statement, median, served
+
+
+def client(
+    port: int, auth: dict[str, str], batch: int, seconds: float, seed: int, out: Any
+) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    stored = 0
+    errors = 0
+    sequence = seed * 10_000_000
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        body = orjson.dumps([make_statement(sequence + i, now) for i in range(batch)])
+        sequence += batch
+        connection.request("POST", "/xAPI/statements", body=body, headers=auth)
+        response = connection.getresponse()
+        response.read()
+        if response.status == 200:
+            stored += batch
+        else:
+            errors += 1
+    out.put((stored, errors))
+
+
+def round_(
+    port: int, auth: dict[str, str], clients: int, batch: int, seconds: float, seed: int
+) -> tuple[float, int]:
+    queue: Any = multiprocessing.Queue()
+    workers = [
+        multiprocessing.Process(
+            target=client, args=(port, auth, batch, seconds, seed * 100 + i, queue)
+        )
+        for i in range(clients)
+    ]
+    started = time.monotonic()
+    for worker in workers:
+        worker.start()
+    results = [queue.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    elapsed = time.monotonic() - started
+    return sum(r[0] for r in results) / elapsed, sum(r[1] for r in results)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--clients", default="1,4")
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="lrs-post-") as directory:
+        data_dir = Path(directory)
+        key, secret = create_credential(data_dir)
+        port = free_port()
+        auth = headers(key, secret)
+        with served(data_dir, port):
+            seed = 0
+            for clients in [int(c) for c in args.clients.split(",")]:
+                rates = []
+                for run in range(args.runs):
+                    seed += 1
+                    rate, errors = round_(port, auth, clients, args.batch, args.seconds, seed)
+                    rates.append(rate)
+                    print(
+                        f"clients={clients} run={run + 1} statements/s={rate:,.0f} errors={errors}",
+                        flush=True,
+                    )
+                print(
+                    f"clients={clients} batch={args.batch} median/s={median(rates):,.0f}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
