@@ -25,7 +25,9 @@ ASSETS_DIR = Path(__file__).with_name("assets")
 NAMESPACE = uuid.UUID("6f1c2a8e-4b1d-5e7a-9c3f-0a5e7d2b8c41")
 MASKED_PASSWORD = "XXXXXXXXXX"  # noqa: S105 - Superset's marker for "password given separately"
 DATABASE_FILE = "databases/aspects.yaml"
-REQUIRED_COLUMNS = ("course_key", "org")
+REQUIRED_COLUMNS = ("course_key", "org", "course_name")
+# Native filters and the dataset column each one filters (by name, in every chart in scope).
+FILTER_COLUMNS = {"org": "org", "course": "course_name", "learner": "learner"}
 
 
 def asset_uuid(kind: str, name: str) -> str:
@@ -171,9 +173,14 @@ def chart_params(chart: dict[str, Any], dataset: dict[str, Any]) -> dict[str, An
     for column in [*groupby, *chart.get("columns", []), *filter(None, [chart.get("x_axis")])]:
         if column not in column_names:
             raise AssetError(f"chart {chart['name']}: unknown column {column}")
+    adhoc_filters = _time_filter(dataset)
+    if chart.get("where"):
+        adhoc_filters.append(
+            {"clause": "WHERE", "expressionType": "SQL", "sqlExpression": chart["where"]}
+        )
     params: dict[str, Any] = {
         "viz_type": viz,
-        "adhoc_filters": _time_filter(dataset),
+        "adhoc_filters": adhoc_filters,
         "row_limit": chart.get("row_limit", 10000),
         "color_scheme": "supersetColors",
         "extra_form_data": {},
@@ -240,7 +247,7 @@ def chart_params(chart: dict[str, Any], dataset: dict[str, Any]) -> dict[str, An
 def _native_filters(spec: dict[str, Any], datasets: dict[str, Any]) -> list[dict[str, Any]]:
     source = spec.get("filter_dataset")
     labels = {"org": "Organization", "course": "Course", "learner": "Learner", "date": "Date"}
-    columns = {"org": "org", "course": "course_name", "learner": "learner"}
+    columns = FILTER_COLUMNS
     filters = []
     for kind in spec.get("filters", []):
         filter_id = "NATIVE_FILTER-" + asset_uuid("filter", f"{spec['title']}:{kind}")[:20]
@@ -258,7 +265,7 @@ def _native_filters(spec: dict[str, Any], datasets: dict[str, Any]) -> list[dict
         else:
             if source is None:
                 raise AssetError(f"dashboard {spec['title']}: filters need filter_dataset")
-            column = spec.get("filter_columns", {}).get(kind, columns[kind])
+            column = columns[kind]
             if column not in {c["name"] for c in datasets[source]["columns"]}:
                 raise AssetError(f"dashboard {spec['title']}: {source} has no column {column}")
             base.update(
@@ -305,6 +312,14 @@ def dashboard_documents(
             dataset = datasets.get(chart["dataset"])
             if dataset is None:
                 raise AssetError(f"chart {chart['name']}: unknown dataset {chart['dataset']}")
+            names = {column["name"] for column in dataset["columns"]}
+            for kind in spec.get("filters", []):
+                column = FILTER_COLUMNS.get(kind)
+                if column is not None and column not in names:
+                    raise AssetError(
+                        f"dashboard {title}: filter {kind} needs column {column} in "
+                        f"{chart['dataset']} (chart {chart['name']})"
+                    )
             chart_uuid = asset_uuid("chart", f"{title}:{chart['name']}")
             chart_id = f"CHART-{chart_uuid[:8]}"
             position[row_id]["children"].append(chart_id)

@@ -27,20 +27,18 @@ from aspects.settings import Settings, load_settings
 from aspects.store.migrate import migrate
 from aspects.store.settings import StoreSettings
 from tests.lms.fixtures import CLIENT_ID, CLIENT_SECRET, COURSE_A, COURSE_B, COURSE_C
-from tests.lms.server import RunningLMS, free_port
+from tests.lms.server import LMSCourse, RunningLMS, default_blocks, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN = ("aspects", "admin-pw")
 READER = ("aspects_reader", "reader-pw")
 DATABASE = "aspects"
 COURSE_NAMES = {COURSE_A: "Chemistry 101", COURSE_B: "Physics 201", COURSE_C: "Biology 110"}
-# Statements seeded per course: distinct, so a count tells whose rows a user saw.
-STATEMENTS_PER_COURSE = {COURSE_A: 30, COURSE_B: 20, COURSE_C: 10}
-VERBS = [
-    "http://adlnet.gov/expapi/verbs/attempted",
-    "http://id.tincanapi.com/verb/viewed",
-    "http://adlnet.gov/expapi/verbs/completed",
-]
+# Learners per course; learner 0 of each course enrolled a month ago and did nothing since (the
+# at-risk case), the others were active this week: 7 statements each (see learner_statements).
+LEARNERS_PER_COURSE = {COURSE_A: 4, COURSE_B: 3, COURSE_C: 2}
+STATEMENTS_PER_COURSE = {key: 1 + 7 * (n - 1) for key, n in LEARNERS_PER_COURSE.items()}
+LMS_ROOT = "http://lms.example"
 
 
 @dataclass
@@ -105,52 +103,152 @@ def start_endpoint(data_dir: Path) -> Endpoint:
     return Endpoint(process, port, data_dir)
 
 
-def statement(course_key: str, learner: int, index: int, when: dt.datetime) -> dict[str, object]:
-    block = course_key.replace("course-v1:", "block-v1:") + f"+type@problem+block@p{index % 3}"
-    verb = VERBS[index % len(VERBS)]
-    return {
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{course_key}/{learner}/{index}")),
-        "actor": {
-            "objectType": "Agent",
-            "account": {
-                "homePage": "http://lms.example",
-                "name": str(uuid.uuid5(uuid.NAMESPACE_DNS, f"learner{learner}")),
-            },
-        },
-        "verb": {"id": verb, "display": {"en": verb.rsplit("/", 1)[-1]}},
-        "object": {
-            "id": f"http://lms.example/xblock/{block}",
-            "objectType": "Activity",
-            "definition": {"type": "http://adlnet.gov/expapi/activities/question"},
-        },
-        "result": {"score": {"scaled": (index % 5) / 4, "raw": index % 5, "max": 4}},
-        "timestamp": when.isoformat(),
-        "version": "1.0.3",
+def _block(course_key: str, kind: str, name: str) -> str:
+    return course_key.replace("course-v1:", "block-v1:") + f"+type@{kind}+block@{name}"
+
+
+def learner_id(course_key: str, learner: int) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{course_key}/learner{learner}"))
+
+
+def learner_statements(course_key: str, learner: int, now: dt.datetime) -> list[dict[str, object]]:
+    """xAPI statements of the shapes the report models read (registered, navigated, video
+    played/paused, evaluated problem, course grade earned, progressed)."""
+    actor = {
+        "objectType": "Agent",
+        "account": {"homePage": LMS_ROOT, "name": learner_id(course_key, learner)},
     }
+    course_object = {
+        "id": f"{LMS_ROOT}/course/{course_key}",
+        "objectType": "Activity",
+        "definition": {
+            "type": "http://adlnet.gov/expapi/activities/course",
+            "extensions": {"https://w3id.org/xapi/acrossx/extensions/type": "audit"},
+        },
+    }
+    video = f"{LMS_ROOT}/xblock/{_block(course_key, 'video', 'video1')}"
+    video_type = "https://w3id.org/xapi/video/activity-type/video"
+    problem = f"{LMS_ROOT}/xblock/{_block(course_key, 'problem', 'problem1')}"
+    sequential = f"{LMS_ROOT}/xblock/{_block(course_key, 'sequential', 'seq1')}"
+    unit = f"{LMS_ROOT}/xblock/{_block(course_key, 'vertical', 'vert1')}"
+    correct = learner % 2 == 1
+    shapes: list[tuple[str, dict[str, object], dict[str, object], dict[str, object]]] = [
+        ("http://adlnet.gov/expapi/verbs/registered", course_object, {}, {}),
+    ]
+    if learner > 0:
+        shapes += [
+            (
+                "https://w3id.org/xapi/dod-isd/verbs/navigated",
+                {
+                    "id": sequential,
+                    "objectType": "Activity",
+                    "definition": {"type": "http://adlnet.gov/expapi/activities/lesson"},
+                },
+                {},
+                {},
+            ),
+            (
+                "https://w3id.org/xapi/video/verbs/played",
+                {"id": video, "objectType": "Activity", "definition": {"type": video_type}},
+                {"extensions": {"https://w3id.org/xapi/video/extensions/time": 0.0}},
+                {"extensions": {"https://w3id.org/xapi/video/extensions/length": 120.0}},
+            ),
+            (
+                "https://w3id.org/xapi/video/verbs/paused",
+                {"id": video, "objectType": "Activity", "definition": {"type": video_type}},
+                {"extensions": {"https://w3id.org/xapi/video/extensions/time": 30.0 * learner}},
+                {"extensions": {"https://w3id.org/xapi/video/extensions/length": 120.0}},
+            ),
+            (
+                "https://w3id.org/xapi/acrossx/verbs/evaluated",
+                {
+                    "id": problem,
+                    "objectType": "Activity",
+                    "definition": {
+                        "type": "http://adlnet.gov/expapi/activities/cmi.interaction",
+                        "interactionType": "choice",
+                    },
+                },
+                {
+                    "success": correct,
+                    "response": "b" if correct else "a",
+                    "score": {
+                        "scaled": 1.0 if correct else 0.0,
+                        "raw": 1 if correct else 0,
+                        "max": 1,
+                    },
+                },
+                {},
+            ),
+            (
+                "http://id.tincanapi.com/verb/earned",
+                {
+                    **course_object,
+                    "definition": {"type": "http://adlnet.gov/expapi/activities/course"},
+                },
+                {"score": {"scaled": 0.25 * learner, "raw": learner, "max": 4}},
+                {},
+            ),
+            (
+                "http://adlnet.gov/expapi/verbs/progressed",
+                {
+                    "id": unit,
+                    "objectType": "Activity",
+                    "definition": {"type": "http://adlnet.gov/expapi/activities/module"},
+                },
+                {
+                    "completion": True,
+                    "extensions": {"https://w3id.org/xapi/cmi5/result/extensions/progress": 100},
+                },
+                {},
+            ),
+        ]
+    statements = []
+    for index, (verb, obj, result, context) in enumerate(shapes):
+        when = now - (
+            dt.timedelta(days=30)
+            if learner == 0
+            else dt.timedelta(days=learner, minutes=60 - index)
+        )
+        data: dict[str, object] = {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{course_key}/{learner}/{index}")),
+            "actor": actor,
+            "verb": {"id": verb, "display": {"en": verb.rsplit("/", 1)[-1]}},
+            "object": obj,
+            "timestamp": when.isoformat(),
+            "version": "1.0.3",
+            "context": {
+                **context,
+                "contextActivities": {
+                    "parent": [{"id": f"{LMS_ROOT}/course/{course_key}", "objectType": "Activity"}]
+                },
+            },
+        }
+        if result:
+            data["result"] = result
+        statements.append(data)
+    return statements
 
 
 def seed(client: Client) -> None:
-    """Migrate the store and insert statements and course names for three courses."""
+    """Migrate the store; course structure as the test LMS serves it; statements of every kind."""
+    from aspects.courses.lms import structure_from_blocks
+    from aspects.courses.store import store_structure
+
     migrate(client, StoreSettings(database=DATABASE))
+    for key, name in COURSE_NAMES.items():
+        structure = structure_from_blocks(key, default_blocks(LMSCourse(key, name)))
+        store_structure(client, DATABASE, structure, "lms")
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     rows = []
-    for course_key, count in STATEMENTS_PER_COURSE.items():
-        for index in range(count):
-            when = now - dt.timedelta(days=index % 7, hours=index)
-            data = statement(course_key, index % 4, index, when)
-            rows.append([uuid.UUID(str(data["id"])), orjson.dumps(data).decode(), now, "test"])
+    for course_key, learners in LEARNERS_PER_COURSE.items():
+        for learner in range(learners):
+            for data in learner_statements(course_key, learner, now):
+                rows.append([uuid.UUID(str(data["id"])), orjson.dumps(data).decode(), now, "test"])
     client.insert(
         f"{DATABASE}.xapi_statements",
         rows,
         column_names=["statement_id", "statement", "stored_time", "source"],
-    )
-    client.insert(
-        f"{DATABASE}.courses",
-        [
-            [key, key.split(":")[1].split("+")[0], name, 6, "test", now]
-            for key, name in COURSE_NAMES.items()
-        ],
-        column_names=["course_key", "org", "display_name", "block_count", "source", "imported_at"],
     )
 
 
