@@ -95,7 +95,7 @@ class LMSClient:
     def course_keys(self) -> Iterator[str]:
         """Every course run the LMS lists, following pagination."""
         url: str | None = self._url(self._settings.courses_path)
-        params: dict[str, str] | None = {"page_size": "100"}
+        params: dict[str, str] | None = None  # the LMS's page size; follow `next`
         while url:
             body = self._get(url, params)
             for item in body.get("results") or []:

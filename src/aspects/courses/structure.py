@@ -101,8 +101,8 @@ def flatten(structure: CourseStructure) -> list[BlockRow]:
     """Every block reachable from the root, depth-first, with its ancestors' names.
 
     A block reachable twice (a malformed tree) is listed once, at its first place; a child id
-    that names no block is skipped. Components inherit graded/format from their subsection,
-    as the LMS grades them.
+    that names no block is skipped. Components are graded when they say so or their subsection
+    is (the LMS inherits the subsection's settings).
     """
     if structure.root not in structure.blocks:
         raise CourseStructureError(f"{structure.course_key}: root block {structure.root} missing")
@@ -135,8 +135,9 @@ def _walk(
     if block.block_type == SUBSECTION:
         here["graded"] = block.graded
         here["format"] = block.format
-    graded = bool(here.get("graded", block.graded))
-    fmt = str(here.get("format", block.format))
+    # A block's own flag (the LMS API reports inherited values) or its subsection's (OLX).
+    graded = block.graded or bool(here.get("graded", False))
+    fmt = block.format or str(here.get("format", ""))
     yield BlockRow(
         course_key=structure.course_key,
         block_id=key,

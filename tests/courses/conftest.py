@@ -1,0 +1,1 @@
+from tests.lms.fixtures import lms, lms_state  # noqa: F401
