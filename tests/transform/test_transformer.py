@@ -94,6 +94,21 @@ MALFORMED = {
         lambda e: e["data"].update(currentTime="soon"),
         "currentTime",
     ),
+    "outline without target": (
+        "edx.ui.lms.outline.selected",
+        lambda e: e["data"].pop("target_url"),
+        "does not identify its object",
+    ),
+    "link to a relative URL": (
+        "edx.ui.lms.link_clicked",
+        lambda e: e["data"].update(target_url="/courses/x"),
+        "not an absolute IRI",
+    ),
+    "completion without block": (
+        "edx.completion.block_completion.changed",
+        lambda e: e["data"].pop("block_id"),
+        "does not identify its object",
+    ),
     "exam without course": (
         "edx.special_exam.timed.attempt.created",
         lambda e: e["context"].pop("course_id"),

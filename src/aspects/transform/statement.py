@@ -43,13 +43,14 @@ def prune(value: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# RFC 4122 variant: the first hex digit of the fourth group keeps its low 2 bits, top bits 10.
+_VARIANT = {f"{n:x}": f"{(n & 0x3) | 0x8:x}" for n in range(16)}
+
+
 def uuid5_text(namespace: bytes, name: str) -> str:
     """``str(uuid.uuid5(UUID(bytes=namespace), name))`` without building UUID objects."""
-    digest = bytearray(hashlib.sha1(namespace + name.encode()).digest()[:16])  # noqa: S324
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    h = hashlib.sha1(namespace + name.encode()).hexdigest()  # noqa: S324 - uuid5 is SHA1
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 def seconds(value: Any) -> float | None:
@@ -106,6 +107,8 @@ class Builder:
         self._courses: dict[str, dict[str, Any]] = {}
         # ids of cached, None-free parts shared by statements (course activities): not pruned.
         self._clean: set[int] = set()
+        # course id -> the shared {"parent": [course]} (the commonest contextActivities)
+        self._parents: dict[str, dict[str, Any]] = {}
 
     # -- identifiers -------------------------------------------------------------------------
     def iri(self, kind: str, object_id: Any) -> str | None:
@@ -173,7 +176,13 @@ class Builder:
         course_id = event.get("context.course_id")
         if course_id is None:
             return None
-        return {"parent": [self.course_activity(str(course_id))]}
+        key = str(course_id)
+        parent = self._parents.get(key)
+        if parent is None:
+            if len(self._parents) > 100_000:
+                self._parents.clear()
+            parent = self._parents[key] = {"parent": [self.course_activity(key)]}
+        return parent
 
     def statement(
         self,
@@ -204,7 +213,11 @@ class Builder:
         if context_activities is _KEEP:
             context_activities = self.course_parent(event)
         context: dict[str, Any] = {"extensions": context_ext}
-        if context_activities is not None:
+        if context_activities is not None and context_activities is self._parents.get(
+            str(event.get("context.course_id"))
+        ):
+            context["contextActivities"] = context_activities  # shared, None-free
+        elif context_activities is not None:
             clean = self._clean
             context["contextActivities"] = {
                 kind: [m if id(m) in clean else prune(m) for m in members]

@@ -17,7 +17,7 @@ from aspects.transform.identity import Actors, ExternalIds
 from aspects.transform.settings import TransformSettings
 from aspects.transform.statement import Builder
 from aspects.transform.xapi.registry import transforms
-from aspects.transform.xapi.repair import repair
+from aspects.transform.xapi.repair import NEEDS_REPAIR, check_object, repair
 from aspects.transform.xapi.types import Statement, Transform
 
 XAPI_EVENT_NAMES: frozenset[str] = frozenset(transforms())
@@ -83,8 +83,11 @@ class Transformer:
         try:
             statements = function(self._builder, Event(event, name))
             if not self._strict:
-                root = self._builder.root
-                statements = [repair(statement, root, name) for statement in statements]
+                for statement in statements:
+                    check_object(statement, name)
+                if name in NEEDS_REPAIR:
+                    root = self._builder.root
+                    statements = [repair(statement, root, name) for statement in statements]
             return statements
         except MalformedEvent:
             raise

@@ -10,8 +10,9 @@ repaired statement and the LMS's own one still collide in the store):
   ``max`` is left out;
 - the special-exam attempt activity is named by its bare attempt code, not an IRI: it becomes
   ``<LMS root>/exam_attempt/<code>``;
-- a problem_check from the browser whose problem cannot be identified has no object id: the
-  event is refused (MalformedEvent) instead.
+- an event that does not identify its object (e.g. a browser problem_check whose problem cannot
+  be found, an outline event without target) gives no object id, or one that is not an absolute
+  IRI: the event is refused (MalformedEvent) instead. This check runs for every event.
 """
 
 from __future__ import annotations
@@ -21,8 +22,24 @@ from urllib.parse import quote
 
 from aspects.transform.errors import MalformedEvent
 from aspects.transform.xapi import vocabulary as v
+from aspects.xapi.validation import is_iri
 
 Statement = dict[str, Any]
+
+# The only events whose statements can need a repair (the rest skip the check: it costs).
+NEEDS_REPAIR = frozenset(
+    {
+        "problem_check",
+        "edx.grades.problem.submitted",
+        "edx.grades.subsection.grade_calculated",
+        "edx.grades.course.grade_calculated",
+        *(
+            f"edx.special_exam.{kind}.attempt.{action}"
+            for kind in ("timed", "practice", "proctored")
+            for action in ("created", "submitted")
+        ),
+    }
+)
 
 
 def _activity(activity: Any) -> None:
@@ -30,11 +47,19 @@ def _activity(activity: Any) -> None:
         activity["objectType"] = "Activity"
 
 
-def repair(statement: Statement, root: str, name: str) -> Statement:
-    """Repair in place (the statement is freshly built, not shared) and return it."""
-    obj = statement["object"]
-    if "id" not in obj:
+def check_object(statement: Statement, name: str) -> Statement:
+    """Refuse a statement whose object has no id, or an id that is not an absolute IRI."""
+    object_id = statement["object"].get("id")
+    if object_id is None:
         raise MalformedEvent(f"{name}: the event does not identify its object (no id)")
+    if not is_iri(object_id):
+        raise MalformedEvent(f"{name}: object id {object_id!r:.80} is not an absolute IRI")
+    return statement
+
+
+def repair(statement: Statement, root: str, name: str) -> Statement:
+    """Repair in place (the statement's own parts are fresh, not shared) and return it."""
+    obj = statement["object"]
     _activity(obj)
     context = statement.get("context")
     activities = context.get("contextActivities") if context else None
