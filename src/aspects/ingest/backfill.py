@@ -140,7 +140,7 @@ def backfill(
     began = time.monotonic()
     config = settings.ingest
     summary = BackfillSummary()
-    spec = converter_spec(settings)
+    spec = converter_spec(settings, client)
     count = workers if workers is not None else config.workers
     if count is None:
         count = os.cpu_count() or 1

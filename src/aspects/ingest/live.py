@@ -20,7 +20,7 @@ from aspects.ingest.follow import Stream
 from aspects.ingest.forward import Forwarder
 from aspects.ingest.sink import Batch, Flushed, LagTracker, Sink
 from aspects.ingest.state import IngestState, default_url
-from aspects.ingest.transformer import build_converter, converter_spec
+from aspects.ingest.transformer import build_converter, converter_spec, store_course_names
 from aspects.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,10 @@ def run_live(
     config = settings.ingest
     follow = paths if paths is not None else list(config.paths)
     state = open_state(settings)
-    converter = build_converter(converter_spec(settings))
+    names = None
+    if settings.transform.course_names_file is None:
+        names = store_course_names(client, settings.store.database)
+    converter = build_converter(converter_spec(settings), course_names=names)
     sink = Sink()
     lags = LagTracker()
 

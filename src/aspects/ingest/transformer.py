@@ -7,11 +7,17 @@ values with the secret already resolved) and build their own transformer from it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from clickhouse_connect.driver.client import Client
 
 from aspects.ingest.convert import LineConverter
 from aspects.settings import Settings
 from aspects.transform.settings import TransformSettings
+
+if TYPE_CHECKING:
+    from aspects.transform.course_store import StoreCourseNames
+    from aspects.transform.courses import CourseNames
 
 
 @dataclass(frozen=True)
@@ -19,19 +25,39 @@ class ConverterSpec:
     transform: TransformSettings
     secret: str
     max_line: int
+    # Course names read from the store, for processes that cannot query it (workers).
+    course_names: dict[str, str] | None = None
 
 
-def converter_spec(settings: Settings) -> ConverterSpec:
-    """Everything a process needs to convert lines like this one does."""
+def converter_spec(settings: Settings, client: Client | None = None) -> ConverterSpec:
+    """Everything a process needs to convert lines like this one does.
+
+    With a store ``client`` (and no ``transform.course_names_file``), the course names of the
+    store's course-structure tables are included as a snapshot.
+    """
+    names = None
+    if client is not None and settings.transform.course_names_file is None:
+        names = store_course_names(client, settings.store.database).snapshot()
     return ConverterSpec(
         settings.transform,
         settings.secret("transform", settings.transform.secret),
         settings.ingest.dead_letter_max_bytes,
+        names,
     )
 
 
-def build_converter(spec: ConverterSpec) -> LineConverter:
-    """A converter using the project's transformer (aspects.transform)."""
+def store_course_names(client: Client, database: str) -> StoreCourseNames:
+    from aspects.transform.course_store import StoreCourseNames
+
+    return StoreCourseNames(client, database)
+
+
+def build_converter(spec: ConverterSpec, course_names: CourseNames | None = None) -> LineConverter:
+    """A converter using the project's transformer (aspects.transform).
+
+    ``course_names`` (e.g. a refreshing store source in the live follower) wins over the
+    spec's file or snapshot.
+    """
     from aspects.transform import (
         Transformer,
         load_course_names,
@@ -39,17 +65,20 @@ def build_converter(spec: ConverterSpec) -> LineConverter:
         parse_line,
         statement_row_values,
     )
-    from aspects.transform.courses import no_course_names
+    from aspects.transform.courses import StaticCourseNames, no_course_names
 
     settings = spec.transform
+    if course_names is None:
+        if settings.course_names_file is not None:
+            course_names = load_course_names(settings.course_names_file)
+        elif spec.course_names is not None:
+            course_names = StaticCourseNames(spec.course_names)
+        else:
+            course_names = no_course_names
     transformer = Transformer(
         settings,
         secret=spec.secret,
-        course_names=(
-            load_course_names(settings.course_names_file)
-            if settings.course_names_file is not None
-            else no_course_names
-        ),
+        course_names=course_names,
         external_ids=(
             load_external_ids(settings.external_ids_file)
             if settings.external_ids_file is not None
