@@ -90,3 +90,14 @@ def test_cli_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     result = run([str(tmp_path / "nope.log")], tmp_path)
     assert result.returncode == 2
     assert "cannot read" in result.stderr.decode()
+
+
+def test_cli_caliper_format(tmp_path: Path) -> None:
+    plain = tmp_path / "tracking.log"
+    plain.write_text(log_text())
+    result = run([str(plain), "--format", "caliper"], tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert events
+    assert {e["@context"] for e in events} == {"http://purl.imsglobal.org/ctx/caliper/v1p2"}
+    assert "skipped" in result.stderr.decode()

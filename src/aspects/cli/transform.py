@@ -25,10 +25,10 @@ from aspects.transform.batch import Rejection, Summary, open_log, transform_line
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["xapi"]),
+    type=click.Choice(["xapi", "caliper"]),
     default="xapi",
     show_default=True,
-    help="Output vocabulary (Caliper is not implemented yet).",
+    help="Output vocabulary: xAPI 1.0.3 (65 events) or Caliper 1.2 (ERB's 35 Caliper events).",
 )
 @click.option(
     "--rejects",
@@ -70,6 +70,7 @@ def transform(
             secret=settings.secret("transform", section.secret),
             course_names=load_course_names(names_file) if names_file else no_course_names,
             external_ids=load_external_ids(ids_file) if ids_file else None,
+            vocabulary="caliper" if output_format == "caliper" else "xapi",
         )
     except ConfigError as error:
         raise click.UsageError(str(error)) from None

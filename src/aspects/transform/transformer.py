@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import orjson
 
 from aspects import __version__
 from aspects.errors import ConfigError
+from aspects.transform.caliper.families import TRANSFORMS as CALIPER_TRANSFORMS
 from aspects.transform.courses import CourseNames, no_course_names
 from aspects.transform.errors import MalformedEvent
 from aspects.transform.event import Event
@@ -21,6 +22,11 @@ from aspects.transform.xapi.repair import NEEDS_REPAIR, check_object, repair
 from aspects.transform.xapi.types import Statement, Transform
 
 XAPI_EVENT_NAMES: frozenset[str] = frozenset(transforms())
+CALIPER_EVENT_NAMES: frozenset[str] = frozenset(CALIPER_TRANSFORMS)
+
+
+def caliper_transforms() -> dict[str, Transform]:
+    return dict(CALIPER_TRANSFORMS)
 
 
 def event_name(event: dict[str, Any]) -> str | None:
@@ -42,6 +48,7 @@ class Transformer:
         secret: str,
         course_names: CourseNames = no_course_names,
         external_ids: ExternalIds | None = None,
+        vocabulary: Literal["xapi", "caliper"] = "xapi",
     ) -> None:
         root = settings.lms_root_url.rstrip("/")
         actors = Actors(
@@ -59,8 +66,12 @@ class Transformer:
             if unknown:
                 raise ConfigError(f"transform.enabled_events: unsupported events {unknown}")
             table = {name: table[name] for name in settings.enabled_events}
+        if vocabulary == "caliper":
+            # Caliper (ERB's mapping, 35 of the names) instead of xAPI; nothing to repair.
+            caliper = caliper_transforms()
+            table = {name: caliper[name] for name in table if name in caliper}
         self._table: dict[str, Transform] = table
-        self._strict = settings.erb_strict
+        self._check = vocabulary == "xapi" and not settings.erb_strict
 
     @property
     def enabled(self) -> frozenset[str]:
@@ -82,7 +93,7 @@ class Transformer:
             return []
         try:
             statements = function(self._builder, Event(event, name))
-            if not self._strict:
+            if self._check:
                 for statement in statements:
                     check_object(statement, name)
                 if name in NEEDS_REPAIR:
