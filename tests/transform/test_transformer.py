@@ -162,3 +162,20 @@ def test_repairs_keep_statement_ids(default: Transformer, strict: Transformer) -
     (exam,) = default.transform(fixture("edx.special_exam.timed.attempt.created"))
     grouping = exam["context"]["contextActivities"]["grouping"][0]["id"]
     assert grouping == "http://localhost:18000/exam_attempt/438AD672-DE2C-4F0B-8876-35444E7DD746"
+
+
+def test_absurd_events_are_malformed_not_crashes(default: Transformer) -> None:
+    deep: dict[str, Any] = {}
+    inner = deep
+    for _ in range(1020):  # deeper than Python's recursion limit, within orjson's
+        inner["x"] = {}
+        inner = inner["x"]
+    event = fixture("play_video")
+    event["context"].pop("session")
+    event["context"]["deep"] = deep
+    with pytest.raises(MalformedEvent):
+        default.transform(event)
+    huge = fixture("play_video")
+    huge["data"]["currentTime"] = 10**400
+    with pytest.raises(MalformedEvent):
+        default.transform(huge)

@@ -102,7 +102,14 @@ class Transformer:
             return statements
         except MalformedEvent:
             raise
-        except (TypeError, ValueError, AttributeError, KeyError, ZeroDivisionError) as error:
+        except (
+            TypeError,
+            ValueError,
+            AttributeError,
+            KeyError,
+            ArithmeticError,
+            RecursionError,
+        ) as error:
             # Wrong types deep inside an event: report it, never crash the run.
             raise MalformedEvent(f"{name}: {type(error).__name__}: {error}") from None
 
