@@ -138,3 +138,13 @@ def test_pii_mode_without_a_known_email_stays_pseudonymous(tmp_path: Path) -> No
     event["context"]["user_id"] = 99  # not in the export
     (statement,) = pii_transformer(tmp_path, "mbox").transform(event)
     assert "account" in statement["actor"]
+
+
+def test_the_learner_acted_upon_is_the_actor() -> None:
+    """An instructor (context user 3) enrolls learner 42 (data.user_id): the actor is 42."""
+    actors = Actors("http://localhost:18000", "s")
+    event = load_json(EVENTS / "edx.course.enrollment.activated.json")
+    event["data"]["user_id"] = 42
+    (statement,) = Transformer(TransformSettings(), secret="s").transform(event)
+    assert statement["actor"]["account"]["name"] == actors.pseudonym("42")
+    assert actors.pseudonym("42") != actors.pseudonym("3")

@@ -139,12 +139,19 @@ class Builder:
     # -- shared parts ------------------------------------------------------------------------
     @staticmethod
     def user_key(event: Event) -> str:
-        """ERB's choice of user: data.user_id, data.username, then user_id/username anywhere."""
-        for key in ("data.user_id", "data.username", "user_id", "username"):
-            value = event.get(key)
-            if value is not None and not isinstance(value, dict | list):
-                return str(value)
-        raise MalformedEvent(f"{event.name}: no user (anonymous events yield no statement)")
+        """ERB's choice of user: data.user_id, data.username, then user_id/username anywhere.
+
+        As in ERB a user id 0 counts as no id. The learner acted upon (``data``) wins over the
+        one acting (``context``), e.g. an instructor enrolling a learner.
+        """
+        value = event.get("data.user_id") or event.get("data.username")
+        if not value:
+            value = event.get("user_id") or event.get("username")
+        if not value:
+            raise MalformedEvent(f"{event.name}: no user (anonymous events yield no statement)")
+        if isinstance(value, dict | list):
+            raise MalformedEvent(f"{event.name}: the user id is not a number or a name")
+        return str(value)
 
     @staticmethod
     def raw_time(event: Event) -> str:
