@@ -22,6 +22,8 @@ Contract (used by ingest, the CLI and tests; keep it stable)::
     statement needs or has no user (anonymous events).
   - pure and deterministic: same event -> same statements and ids (ERB's uuid5 scheme, so the
     LMS's own ERB and we produce the same id for the same event).
+  - ``vocabulary="caliper"`` gives Caliper 1.2 events instead (ERB's 35 Caliper names).
+  - statements share their actor, verb and course objects: serialise them, do not modify them.
 - ``statement_row_values(statement) -> (UUID, json_text)`` for
   ``aspects.store.statements.StatementRow``.
 - ``transform_lines(transformer, lines)`` (module ``aspects.transform.batch``): a whole log,
