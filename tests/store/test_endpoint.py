@@ -285,7 +285,15 @@ def test_compressed_responses(server: Server, admin: Client) -> None:
     )
     assert response.headers["Content-Encoding"] == "zstd"
     assert response.text.splitlines()[-1] == "999"  # httpx decoded it
-    plain = raw(server, headers={"Accept-Encoding": "zstd"}, content=b"SELECT 1")
+    by_default = raw(server, headers={"Accept-Encoding": "gzip"}, content=b"SELECT 1")
+    assert by_default.headers["Content-Encoding"] == "gzip"
+    assert by_default.text == "1\n"
+    plain = raw(
+        server,
+        params={"enable_http_compression": "0"},
+        headers={"Accept-Encoding": "zstd"},
+        content=b"SELECT 1",
+    )
     assert "Content-Encoding" not in plain.headers
 
 

@@ -59,7 +59,9 @@ def create_app(engine: Engine, users: Users, *, workers: int = 32) -> Starlette:
         payload = outcome.body
         if outcome.result_format is not None:
             headers["X-ClickHouse-Format"] = outcome.result_format
-        if payload and params.get("enable_http_compression") == "1":
+        # enable_http_compression defaults to 1, as in the engine's own settings table (which
+        # clickhouse-connect reads to decide whether to ask): Accept-Encoding alone suffices.
+        if payload and params.get("enable_http_compression", "1") != "0":
             payload, encoding = encode_body(payload, request.headers.get("accept-encoding"))
             if encoding is not None:
                 headers["Content-Encoding"] = encoding
