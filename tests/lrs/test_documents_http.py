@@ -96,7 +96,7 @@ def test_state_round_trip_keeps_bytes_content_type_and_etag(client: TestClient) 
     assert etag.endswith('"')
     assert len(etag) == 42  # quoted SHA-1 hex, as xAPI 1.0.3 asks
     modified = parsedate_to_datetime(got.headers["last-modified"])
-    assert abs(time.time() - modified.timestamp()) < 5
+    assert abs(time.time() - modified.timestamp()) < 120  # now, not some other date
 
     # HEAD answers like GET, without a body
     head = client.head("/xAPI/activities/state", params=state())
