@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from clickhouse_connect.driver.client import Client
 from fastapi import FastAPI
 
@@ -14,6 +16,7 @@ from aspects.lrs.app import create_app
 from aspects.lrs.auth import create_credential
 from aspects.lrs.db import make_sessionmaker
 from aspects.settings import Settings
+from aspects.store.migrate import migrate
 from aspects.store.settings import StoreSettings
 
 V1 = {"X-Experience-API-Version": "1.0.3"}
@@ -50,3 +53,21 @@ def statement(**changes: Any) -> dict[str, Any]:
     }
     base.update(changes)
     return base
+
+
+@pytest.fixture(scope="module")
+def module_store(chdb_client: Client, chdb_dir: Path) -> Iterator[tuple[Client, StoreSettings]]:
+    """One migrated database per test module (migrating costs seconds; tests truncate instead)."""
+    settings = StoreSettings(path=chdb_dir, database=f"test_lrs_{uuid.uuid4().hex[:12]}")
+    migrate(chdb_client, settings)
+    yield chdb_client, settings
+    chdb_client.command(f"DROP DATABASE IF EXISTS {settings.database}")
+
+
+@pytest.fixture
+def lrs_store(module_store: tuple[Client, StoreSettings]) -> tuple[Client, StoreSettings]:
+    """The module's database with the tables the LRS writes emptied."""
+    client, settings = module_store
+    for table in ("xapi_statements", "lrs_statements", "lrs_attachments", "lrs_activities"):
+        client.command(f"TRUNCATE TABLE IF EXISTS {settings.database}.{table}")
+    return client, settings

@@ -13,14 +13,19 @@ from clickhouse_connect.driver.client import Client
 from fastapi.testclient import TestClient
 
 from aspects.store.settings import StoreSettings
+from tests.lrs import statements_helpers
 from tests.lrs.statements_helpers import V1, V2, credential, make_app, statement
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 
+# The fixtures of the shared migrated database (see statements_helpers).
+module_store = statements_helpers.module_store
+lrs_store = statements_helpers.lrs_store
+
 
 @pytest.fixture
-def client(tmp_path: Path, store: Client, store_settings: StoreSettings) -> Iterator[TestClient]:
-    app = make_app(tmp_path, store, store_settings)
+def client(tmp_path: Path, lrs_store: tuple[Client, StoreSettings]) -> Iterator[TestClient]:
+    app = make_app(tmp_path, *lrs_store)
     with TestClient(app) as test_client:
         test_client.headers.update({**credential(app, "all"), **V1})
         yield test_client
@@ -39,8 +44,9 @@ def get_one(client: TestClient, statement_id: str, **params: str) -> Any:
 
 
 def test_post_then_get_sets_lrs_properties_and_lands_in_raw_table(
-    client: TestClient, store: Client, store_settings: StoreSettings
+    client: TestClient, lrs_store: tuple[Client, StoreSettings]
 ) -> None:
+    store, store_settings = lrs_store
     sent = statement()
     sent.pop("id")
     response = post(client, sent)
@@ -137,8 +143,9 @@ def test_version_header_is_required_and_echoed(client: TestClient) -> None:
 
 
 def test_default_version_answers_requests_without_one(
-    tmp_path: Path, store: Client, store_settings: StoreSettings
+    tmp_path: Path, lrs_store: tuple[Client, StoreSettings]
 ) -> None:
+    store, store_settings = lrs_store
     from aspects.lrs.app import create_app
     from aspects.lrs.db import make_sessionmaker
     from aspects.settings import Settings

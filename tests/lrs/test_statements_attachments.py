@@ -16,15 +16,20 @@ from fastapi.testclient import TestClient
 
 from aspects.lrs.statements.multipart import parse_parts
 from aspects.store.settings import StoreSettings
+from tests.lrs import statements_helpers
 from tests.lrs.statements_helpers import V2, credential, make_app, statement
 
 SIGNATURE = "http://adlnet.gov/expapi/attachments/signature"
 BOUNDARY = "test-boundary-7f3a"
 
+# The fixtures of the shared migrated database (see statements_helpers).
+module_store = statements_helpers.module_store
+lrs_store = statements_helpers.lrs_store
+
 
 @pytest.fixture
-def client(tmp_path: Path, store: Client, store_settings: StoreSettings) -> Iterator[TestClient]:
-    app = make_app(tmp_path, store, store_settings)
+def client(tmp_path: Path, lrs_store: tuple[Client, StoreSettings]) -> Iterator[TestClient]:
+    app = make_app(tmp_path, *lrs_store)
     with TestClient(app) as test_client:
         test_client.headers.update({**credential(app, "all"), **V2})
         yield test_client

@@ -27,6 +27,7 @@ from aspects.lrs.statements.routes import XAPIError
 from aspects.lrs.statements.routes import router as statements_router
 from aspects.lrs.statements.writer import StatementWriter
 from aspects.settings import Settings
+from aspects.store.client import open_client
 from aspects.xapi.validation import StatementInvalid
 
 BASE = "/xAPI"
@@ -257,7 +258,10 @@ def create_app(
     settings: Settings, store_client: Client, sessionmaker: sessionmaker[Session]
 ) -> FastAPI:
     """The LRS ASGI application over an already-migrated store and an initialised database."""
-    writer = StatementWriter(store_client, settings.store.database)
+    # A second connection lets the writer store the LRS's own tables while the raw INSERT runs
+    # (separate chDB connections of one process run in parallel; one connection serialises).
+    side_client = open_client(settings.store, settings.data_dir)
+    writer = StatementWriter(store_client, settings.store.database, side_client=side_client)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

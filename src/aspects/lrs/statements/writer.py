@@ -17,6 +17,7 @@ import hashlib
 import threading
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,7 +32,7 @@ from aspects.lrs.statements.prepare import (
     index_row,
     stored_statement,
 )
-from aspects.store.statements import StatementRow, insert_statements
+from aspects.store.statements import StatementRow, insert_statements, without_erased
 
 SOURCE = "lrs"
 _MICROSECOND = timedelta(microseconds=1)
@@ -63,8 +64,17 @@ class _Waiting:
 class StatementWriter:
     """The single writer of the LRS's statements (see the module docstring)."""
 
-    def __init__(self, client: Client, database: str, max_rows: int = 20_000) -> None:
+    def __init__(
+        self,
+        client: Client,
+        database: str,
+        max_rows: int = 20_000,
+        side_client: Client | None = None,
+    ) -> None:
         self._client = client
+        self._side_client = side_client
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lrs-side-insert")
+        self._known_definitions: set[tuple[str, str]] = set()
         self._database = database
         self._max_rows = max_rows
         self._queue: list[_Waiting] = []
@@ -186,40 +196,79 @@ class StatementWriter:
         try:
             raw: list[StatementRow] = []
             index: list[list[Any]] = []
-            attachments: dict[str, tuple[str, bytes]] = {}
-            definitions: dict[tuple[str, str], list[Any]] = {}
+            statements: list[dict[str, Any]] = []
             for position, (batch, item) in enumerate(accepted):
                 stored = base + _MICROSECOND * position
                 statement = stored_statement(item, stored, batch.authority, batch.version)
                 text = orjson.dumps(statement).decode()
                 raw.append(StatementRow(uuid.UUID(item.statement_id), text, stored, SOURCE))
                 index.append(index_row(item, statement, stored, text))
-                attachments.update(item.attachments)
-                for activity_id, definition in activity_definitions(statement):
-                    body = orjson.dumps(definition, option=orjson.OPT_SORT_KEYS)
-                    digest = hashlib.blake2b(body, digest_size=16).hexdigest()
-                    definitions[(activity_id, digest)] = [
-                        activity_id,
-                        digest,
-                        body.decode(),
-                        stored,
-                    ]
-            if attachments:
-                self._client.insert(
-                    f"{self._database}.lrs_attachments",
-                    [[sha2, kind, content, base] for sha2, (kind, content) in attachments.items()],
-                    column_names=["sha2", "content_type", "content", "stored_time"],
-                )
-            if definitions:
-                self._client.insert(
-                    f"{self._database}.lrs_activities",
-                    list(definitions.values()),
-                    column_names=["activity_id", "definition_hash", "definition", "stored_time"],
-                )
-            insert_statements(self._client, self._database, raw)
-            self._client.insert(
-                f"{self._database}.lrs_statements", index, column_names=INDEX_COLUMNS
-            )
+                statements.append(statement)
+            # Erased learners stay erased here too: what the raw table refuses, the index skips.
+            kept_rows = without_erased(self._client, self._database, raw)
+            if len(kept_rows) != len(raw):
+                kept = {row.statement_id for row in kept_rows}
+                keep = [row.statement_id in kept for row in raw]
+                index = [row for row, flag in zip(index, keep, strict=True) if flag]
+                statements = [s for s, flag in zip(statements, keep, strict=True) if flag]
+                accepted = [pair for pair, flag in zip(accepted, keep, strict=True) if flag]
+            side = self._side_rows(accepted, statements, base)
+            if self._side_client is None:
+                self._insert_side(self._client, index, *side)
+                insert_statements(self._client, self._database, kept_rows)
+            else:
+                # Two connections: the raw INSERT (with the report views attached) and the LRS
+                # tables are written at the same time.
+                pending = self._pool.submit(self._insert_side, self._side_client, index, *side)
+                insert_statements(self._client, self._database, kept_rows)
+                pending.result()
+            self._known_definitions.update(key for key in side[1])
+            if len(self._known_definitions) > 100_000:
+                self._known_definitions.clear()
         finally:
             with self._lock:
                 self._in_flight = None
+
+    def _side_rows(
+        self,
+        accepted: list[tuple[Batch, Incoming]],
+        statements: list[dict[str, Any]],
+        base: datetime,
+    ) -> tuple[dict[str, tuple[str, bytes]], dict[tuple[str, str], list[Any]]]:
+        """Attachment bodies and activity definitions not yet known to this writer."""
+        attachments: dict[str, tuple[str, bytes]] = {}
+        definitions: dict[tuple[str, str], list[Any]] = {}
+        for (_, item), statement in zip(accepted, statements, strict=True):
+            attachments.update(item.attachments)
+            for activity_id, definition in activity_definitions(statement):
+                body = orjson.dumps(definition, option=orjson.OPT_SORT_KEYS)
+                digest = hashlib.blake2b(body, digest_size=16).hexdigest()
+                key = (activity_id, digest)
+                if key not in self._known_definitions:
+                    definitions[key] = [activity_id, digest, body.decode(), base]
+        return attachments, definitions
+
+    def _insert_side(
+        self,
+        client: Client,
+        index: list[list[Any]],
+        attachments: dict[str, tuple[str, bytes]],
+        definitions: dict[tuple[str, str], list[Any]],
+    ) -> None:
+        if attachments:
+            client.insert(
+                f"{self._database}.lrs_attachments",
+                [
+                    [sha2, kind, content, datetime.now(UTC)]
+                    for sha2, (kind, content) in attachments.items()
+                ],
+                column_names=["sha2", "content_type", "content", "stored_time"],
+            )
+        if definitions:
+            client.insert(
+                f"{self._database}.lrs_activities",
+                list(definitions.values()),
+                column_names=["activity_id", "definition_hash", "definition", "stored_time"],
+            )
+        if index:
+            client.insert(f"{self._database}.lrs_statements", index, column_names=INDEX_COLUMNS)
