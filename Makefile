@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test check format bench clean
+.PHONY: install demo test check format bench clean superset-venv chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,10 +15,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Superset's own virtualenv (it pins SQLAlchemy < 2); a no-op when up to date.
+superset-venv: install
+	$(BIN)/aspects dashboards venv
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own browsers here).
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
 demo: install
 	$(BIN)/aspects demo
 
-test: install
+test: install superset-venv chromium
 	PATH="$(abspath $(BIN)):$$PATH" scripts/check
 
 format: install

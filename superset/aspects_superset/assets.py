@@ -23,7 +23,7 @@ import yaml
 
 ASSETS_DIR = Path(__file__).with_name("assets")
 NAMESPACE = uuid.UUID("6f1c2a8e-4b1d-5e7a-9c3f-0a5e7d2b8c41")
-MASKED_PASSWORD = "XXXXXXXXXX"  # noqa: S105 - Superset's marker for "password given separately"
+MASKED_PASSWORD = "XXXXXXXXXX"
 DATABASE_FILE = "databases/aspects.yaml"
 REQUIRED_COLUMNS = ("course_key", "org", "course_name")
 # Native filters and the dataset column each one filters (by name, in every chart in scope).

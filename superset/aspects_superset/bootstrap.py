@@ -12,31 +12,31 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 log = logging.getLogger("aspects_superset")
 
-ADMIN_PASSWORD_ENV = "ASPECTS_SUPERSET_ADMIN_PASSWORD"  # noqa: S105 - a variable's name
+ADMIN_PASSWORD_ENV = "ASPECTS_SUPERSET_ADMIN_PASSWORD"
 
 
 def superset_cli(*args: str) -> None:
     """Run Superset's own CLI in a child process (it builds its app per invocation)."""
     started = time.monotonic()
-    subprocess.run(  # noqa: S603 - our interpreter, fixed arguments
-        [sys.executable, "-m", "aspects_superset", "superset", *args], check=True
-    )
+    subprocess.run([sys.executable, "-m", "aspects_superset", "superset", *args], check=True)
     print(f"superset {' '.join(args)}: {time.monotonic() - started:.1f} s", flush=True)
 
 
 def ensure_admin(app: object) -> None:
-    from superset import security_manager
     from superset.extensions import db
 
     from aspects_superset.runtime import load
+    from superset import security_manager
 
     runtime = load()
     password = os.environ.get(ADMIN_PASSWORD_ENV)
@@ -62,12 +62,12 @@ def ensure_admin(app: object) -> None:
 
 def import_assets() -> list[str]:
     from flask import g
-    from superset import security_manager
     from superset.commands.importers.v1.assets import ImportAssetsCommand
     from superset.extensions import db
 
     from aspects_superset.assets import build_bundle
     from aspects_superset.runtime import load
+    from superset import security_manager
 
     runtime = load()
     bundle = build_bundle(
@@ -94,7 +94,63 @@ def setup() -> None:
         )
 
 
+def schema_revision(metadata_uri: str) -> str | None:
+    """The metadata database's alembic revision (None: no schema yet)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(metadata_uri)
+    try:
+        with engine.connect() as connection:
+            if not sa.inspect(connection).has_table("alembic_version"):
+                return None
+            rows = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+            return ",".join(sorted(row[0] for row in rows)) or None
+    finally:
+        engine.dispose()
+
+
+def schema_fingerprint(metadata_uri: str) -> str:
+    """Superset's version and the schema revision it left: equal means nothing to upgrade.
+
+    (Asking alembic for Superset's head revision would import Superset's models, which need a
+    running app; recording the revision our last upgrade reached is as exact and instant.)
+    """
+    from importlib.metadata import version
+
+    return f"{version('apache-superset')} {schema_revision(metadata_uri)}"
+
+
+def roles_fingerprint(metadata_uri: str) -> str:
+    """What `superset init` depends on: Superset's version and our security manager."""
+    from importlib.metadata import version
+
+    from aspects_superset import security
+
+    digest = hashlib.sha256()
+    digest.update(version("apache-superset").encode())
+    digest.update(Path(security.__file__).read_bytes())
+    digest.update(metadata_uri.encode())
+    return digest.hexdigest()
+
+
 def init() -> None:
-    superset_cli("db", "upgrade")
-    superset_cli("init")
+    from aspects_superset.runtime import load
+
+    runtime = load()
+    schema_stamp = runtime.cache_dir.parent / "schema.stamp"
+    uri = runtime.metadata_db_uri
+    if not schema_stamp.is_file() or schema_stamp.read_text().strip() != schema_fingerprint(uri):
+        superset_cli("db", "upgrade")
+        schema_stamp.parent.mkdir(parents=True, exist_ok=True)
+        schema_stamp.write_text(schema_fingerprint(uri) + "\n")
+    else:
+        print("metadata schema is up to date", flush=True)
+    stamp = runtime.cache_dir.parent / "roles.stamp"
+    fingerprint = roles_fingerprint(runtime.metadata_db_uri)
+    if not stamp.is_file() or stamp.read_text().strip() != fingerprint:
+        superset_cli("init")
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(fingerprint + "\n")
+    else:
+        print("roles and permissions are up to date", flush=True)
     setup()

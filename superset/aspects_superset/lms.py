@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 ROLE_ADMIN = "Admin"
@@ -45,7 +46,7 @@ def verify_token(
     """The claims of a JWT access token, after checking signature, expiry, issuer, audience."""
     try:
         decoded = jwt.decode(token, KeySet.import_key_set(jwks))
-    except Exception as error:  # joserfc raises several unrelated types
+    except (JoseError, ValueError, TypeError, KeyError) as error:
         raise LMSError(f"access token signature does not verify: {error}") from None
     options: dict[str, Any] = {
         "exp": {"essential": True},
@@ -56,7 +57,7 @@ def verify_token(
     registry = jwt.JWTClaimsRegistry(leeway=30, **options)
     try:
         registry.validate(decoded.claims)
-    except Exception as error:
+    except (JoseError, ValueError, TypeError) as error:
         raise LMSError(f"access token claims are not acceptable: {error}") from None
     return dict(decoded.claims)
 

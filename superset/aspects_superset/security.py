@@ -3,7 +3,7 @@
 - Login: the LMS's authorization-code flow (configured in superset_config). The JWT access token
   is verified against the LMS's JWKS (when configured), its claims and the LMS course-role API
   decide the role (see lms.py); users with no role are refused, and an SSO login can never take
-  over a local (password) account.
+  over the local admin account.
 - Per-course access: every query of an Instructor on any dataset gets ``course_key IN (<their
   courses>)`` added as a row-level filter, or ``1 = 0`` when the dataset has no ``course_key``
   column: nothing is shown that is not provably theirs. Charts, dashboards, CSV/XLSX downloads
@@ -106,9 +106,9 @@ class AspectsSecurityManager(SupersetSecurityManager):  # type: ignore[misc]
         if not userinfo.get("role_keys"):
             log.warning("LMS user %s has no role that grants access to dashboards", username)
             return None
-        existing = self.find_user(username=username)
-        if existing is not None and existing.password:
-            log.warning("refusing SSO login as %s: a local account has that name", username)
+        if username == self.aspects.admin_username:
+            # The local admin's name is not for LMS users: SSO must not take over that account.
+            log.warning("refusing SSO login as %s: that is the local admin's name", username)
             return None
         return super().auth_user_oauth(userinfo)
 

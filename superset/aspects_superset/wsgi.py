@@ -4,6 +4,6 @@ from aspects_superset import configure_environment
 
 configure_environment()
 
-from superset.app import create_app  # noqa: E402 - needs the environment set first
+from superset.app import create_app
 
 application = create_app()

@@ -89,5 +89,11 @@ def open_dashboard(page: Page, url: str, slug: str, screenshot: Path) -> dict[st
             counts["empty"] += 1
         elif holder.locator(RENDERED).count():
             counts["rendered"] += 1
-    page.screenshot(path=str(screenshot), full_page=True)
+    # A full-page capture resizes the page and the charts redraw mid-capture (blank shots):
+    # make the viewport as tall as the dashboard instead, let the charts settle, then capture.
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": 1500, "height": max(1100, int(height))})
+    page.wait_for_timeout(2000)
+    page.screenshot(path=str(screenshot))
+    page.set_viewport_size({"width": 1500, "height": 1100})
     return counts

@@ -6,6 +6,7 @@ session; tests that change state (the LMS's course roles) restore it.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -30,6 +31,12 @@ from tests.lms.fixtures import demo_state
 from tests.lms.server import RunningLMS, free_port, running_lms
 
 ARTIFACTS = REPO / "test-artifacts" / "dashboards"
+# A bootstrapped metadata database (taken right after init, before any login) reused by the next
+# run: init still runs on it, and its stamps decide what to redo (schema upgrade after a Superset
+# upgrade, roles after a security manager change); assets are re-imported every time. It lives
+# inside the Superset virtualenv it belongs to, so a new virtualenv starts from scratch.
+TEMPLATE = REPO / ".venv-superset" / "aspects-test-template"
+TEMPLATE_FILES = ("superset.db", "schema.stamp", "roles.stamp")
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -70,7 +77,15 @@ def deployment(
     with running_lms(state) as lms:
         data_dir = tmp_path_factory.mktemp("superset")
         settings = superset_settings(data_dir, endpoint, lms, port)
+        superset_dir = data_dir / "superset"
+        superset_dir.mkdir()
+        if all((TEMPLATE / name).is_file() for name in TEMPLATE_FILES):
+            for name in TEMPLATE_FILES:
+                shutil.copy2(TEMPLATE / name, superset_dir / name)
         result = init(settings)
+        TEMPLATE.mkdir(exist_ok=True)
+        for name in TEMPLATE_FILES:
+            shutil.copy2(superset_dir / name, TEMPLATE / name)
         log = data_dir / "gunicorn.log"
         started = time.monotonic()
         process = start(settings, log)

@@ -268,6 +268,8 @@ def superset_settings(data_dir: Path, endpoint: Endpoint, lms: RunningLMS, port:
             "workers": 1,
             "venv": REPO / ".venv-superset",
             "admin_password": "local-admin-pw",
+            # fixed, so that a reused metadata database can decrypt what it stored
+            "secret_key": "test-only-superset-secret-key-0123456789",
             "lms_url": lms.url,
             "lms_client_id": CLIENT_ID,
             "lms_client_secret": CLIENT_SECRET,

@@ -20,7 +20,17 @@ from tests.dashboards.conftest import Deployment
 from tests.dashboards.harness import COURSE_NAMES, STATEMENTS_PER_COURSE
 from tests.lms.fixtures import COURSE_A, COURSE_B, COURSE_C
 
-DASHBOARD_SLUGS = ["activity"]
+DASHBOARD_SLUGS = [
+    "activity",
+    "course-overview",
+    "engagement",
+    "problem-performance",
+    "video-engagement",
+    "individual-learner",
+    "at-risk-learners",
+    "course-comparison",
+    "operator-health",
+]
 
 
 def _courses_seen(page, deployment: Deployment) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -45,13 +55,11 @@ def test_instructor_sees_every_dashboard_rendered_with_only_their_courses(
             assert counts["charts"] > 0, slug
             assert counts["errors"] == 0, (slug, counts)
             assert counts["rendered"] == counts["charts"], (slug, counts)
+            text = "\n".join(page.locator(".dashboard-component-chart-holder").all_inner_texts())
+            assert COURSE_NAMES[COURSE_B] not in text, slug
         # The course table on the Activity dashboard names the instructor's courses only.
-        text = page.content() if DASHBOARD_SLUGS[-1] == "activity" else ""
-        page.goto(f"{deployment.url}/superset/dashboard/activity/")
-        page.wait_for_load_state("networkidle")
-        page.wait_for_selector("table", timeout=60_000)
-        text = page.locator(".dashboard-component-chart-holder").all_inner_texts()
-        joined = "\n".join(text)
+        open_dashboard(page, deployment.url, "activity", artifacts / "instructor_a-activity.png")
+        joined = "\n".join(page.locator(".dashboard-component-chart-holder").all_inner_texts())
         assert COURSE_NAMES[COURSE_A] in joined
         assert COURSE_NAMES[COURSE_C] in joined
         assert COURSE_NAMES[COURSE_B] not in joined
@@ -109,10 +117,28 @@ def test_instructor_has_no_sql_lab(deployment: Deployment, browser: Browser) -> 
         context.close()
 
 
-def test_global_staff_sees_every_course(deployment: Deployment, browser: Browser) -> None:
-    context, page = sso_login(browser, deployment.url, "staff")
+def _roles(page, deployment: Deployment) -> set[str]:  # type: ignore[no-untyped-def]
+    answer = page.request.get(f"{deployment.url}/api/v1/me/roles/")
+    assert answer.status == 200, answer.text()
+    return set(answer.json()["result"]["roles"])
+
+
+@pytest.mark.parametrize(("username", "role"), [("staff", "Operator"), ("superuser", "Admin")])
+def test_global_staff_and_superusers_see_every_course(
+    deployment: Deployment, browser: Browser, username: str, role: str
+) -> None:
+    context, page = sso_login(browser, deployment.url, username)
     try:
+        assert _roles(page, deployment) == {role}
         assert _courses_seen(page, deployment) == STATEMENTS_PER_COURSE
+    finally:
+        context.close()
+
+
+def test_instructor_role_is_instructor_only(deployment: Deployment, browser: Browser) -> None:
+    context, page = sso_login(browser, deployment.url, "instructor_b")
+    try:
+        assert _roles(page, deployment) == {"Instructor"}
     finally:
         context.close()
 

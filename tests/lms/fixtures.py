@@ -25,12 +25,12 @@ CLIENT_SECRET = "aspects-sso-secret"
 def demo_state(redirect_uris: list[str] | None = None) -> LMSState:
     """Users of every kind the role mapping distinguishes, and three courses.
 
-    - ``admin``: LMS superuser; ``staff``: global staff (``administrator``);
+    - ``superuser``: LMS superuser; ``staff``: global staff (``administrator``);
     - ``instructor_a``: course staff of COURSE_A and COURSE_C; ``instructor_b``: of COURSE_B;
     - ``learner``: no role anywhere.
     """
     state = LMSState()
-    state.add_user("admin", superuser=True, administrator=True, name="Ada Admin")
+    state.add_user("superuser", superuser=True, administrator=True, name="Ada Admin")
     state.add_user("staff", administrator=True, name="Sam Staff")
     state.add_user("instructor_a", name="Ina Alpha")
     state.add_user("instructor_b", name="Ben Beta")
