@@ -16,6 +16,6 @@ WHERE ({org:String} = '' OR org = {org:String})
   AND actor_id != ''
   AND emission_time >= {since:DateTime64(6, 'UTC')}
   AND emission_time < {until:DateTime64(6, 'UTC')}
-  AND statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+  AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
 GROUP BY period_start
 ORDER BY period_start;

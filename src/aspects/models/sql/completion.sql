@@ -21,9 +21,9 @@ WITH
         WHERE ({org:String} = '' OR org = {org:String})
           AND ({course_key:String} = '' OR course_key = {course_key:String})
           AND completed
-          AND (course_key, block_id) IN (SELECT course_key, block_id FROM completable)
+          AND (course_key, block_id) GLOBAL IN (SELECT course_key, block_id FROM completable)
           AND emission_time < {until:DateTime64(6, 'UTC')}
-          AND statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+          AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
         GROUP BY course_key, actor_id
     ),
     certificates AS
@@ -34,7 +34,7 @@ WITH
           AND ({course_key:String} = '' OR course_key = {course_key:String})
           AND kind = 'certificate'
           AND emission_time < {until:DateTime64(6, 'UTC')}
-          AND statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+          AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
         GROUP BY course_key
     )
 SELECT

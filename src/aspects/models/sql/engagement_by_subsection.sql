@@ -19,25 +19,25 @@ WITH
         WHERE course_key = {course_key:String}
           AND emission_time >= {since:DateTime64(6, 'UTC')}
           AND emission_time < {until:DateTime64(6, 'UTC')}
-          AND statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+          AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
         UNION ALL
         SELECT 'video' AS kind, b.subsection_id AS subsection_id, v.actor_id, v.statement_id
         FROM ${db}.fact_video AS v
-        INNER JOIN blocks AS b ON b.block_id = v.video_id
+        GLOBAL INNER JOIN blocks AS b ON b.block_id = v.video_id
         WHERE v.course_key = {course_key:String}
           AND v.verb = 'played'
           AND v.emission_time >= {since:DateTime64(6, 'UTC')}
           AND v.emission_time < {until:DateTime64(6, 'UTC')}
-          AND v.statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+          AND v.statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
         UNION ALL
         SELECT 'problem' AS kind, b.subsection_id AS subsection_id, p.actor_id, p.statement_id
         FROM ${db}.fact_problem AS p
-        INNER JOIN blocks AS b ON b.block_id = p.problem_id
+        GLOBAL INNER JOIN blocks AS b ON b.block_id = p.problem_id
         WHERE p.course_key = {course_key:String}
           AND NOT p.is_question
           AND p.emission_time >= {since:DateTime64(6, 'UTC')}
           AND p.emission_time < {until:DateTime64(6, 'UTC')}
-          AND p.statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+          AND p.statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
     ),
     counts AS
     (

@@ -18,7 +18,7 @@ FROM
     WHERE ({org:String} = '' OR org = {org:String})
       AND ({course_key:String} = '' OR course_key = {course_key:String})
       AND emission_time < {until:DateTime64(6, 'UTC')}
-      AND statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+      AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
     GROUP BY course_key, actor_id
 ) AS e
 LEFT JOIN (SELECT course_key, display_name FROM ${db}.courses FINAL) AS c

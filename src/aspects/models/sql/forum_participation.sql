@@ -20,18 +20,18 @@ FROM
 (
     SELECT
         course_key, actor_id, verb, post_kind, post_id, statement_id,
-        (course_key, post_id) IN (
+        (course_key, post_id) GLOBAL IN (
             SELECT course_key, post_id FROM ${db}.fact_forum
             WHERE verb = 'deleted'
               AND emission_time < {until:DateTime64(6, 'UTC')}
-              AND statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+              AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
         ) AS deleted
     FROM ${db}.fact_forum
     WHERE ({org:String} = '' OR org = {org:String})
       AND ({course_key:String} = '' OR course_key = {course_key:String})
       AND emission_time >= {since:DateTime64(6, 'UTC')}
       AND emission_time < {until:DateTime64(6, 'UTC')}
-      AND statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+      AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
 ) AS f
 LEFT JOIN (SELECT course_key, display_name FROM ${db}.courses FINAL) AS c
     ON c.course_key = f.course_key

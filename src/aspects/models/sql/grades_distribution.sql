@@ -17,7 +17,7 @@ FROM
       AND ({course_key:String} = '' OR course_key = {course_key:String})
       AND kind = 'course'
       AND emission_time < {until:DateTime64(6, 'UTC')}
-      AND statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+      AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
     GROUP BY course_key, actor_id
 )
 GROUP BY course_key, bucket_start_pct

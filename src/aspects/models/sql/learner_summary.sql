@@ -29,7 +29,7 @@ WITH
         WHERE course_key = {course_key:String}
           AND actor_id != ''
           AND emission_time < {until:DateTime64(6, 'UTC')}
-          AND statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+          AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
         GROUP BY actor_id
     ),
     enrollment AS
@@ -42,7 +42,7 @@ WITH
         FROM ${db}.fact_enrollment
         WHERE course_key = {course_key:String}
           AND emission_time < {until:DateTime64(6, 'UTC')}
-          AND statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+          AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
         GROUP BY actor_id
     ),
     progress AS
@@ -51,9 +51,9 @@ WITH
         FROM ${db}.fact_completion
         WHERE course_key = {course_key:String}
           AND completed
-          AND block_id IN (SELECT block_id FROM completable)
+          AND block_id GLOBAL IN (SELECT block_id FROM completable)
           AND emission_time < {until:DateTime64(6, 'UTC')}
-          AND statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+          AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
         GROUP BY actor_id
     ),
     grades AS
@@ -68,7 +68,7 @@ WITH
         FROM ${db}.fact_grades
         WHERE course_key = {course_key:String}
           AND emission_time < {until:DateTime64(6, 'UTC')}
-          AND statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+          AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
         GROUP BY actor_id
     )
 SELECT

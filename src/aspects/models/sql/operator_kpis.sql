@@ -21,7 +21,7 @@ FROM
       AND emission_time >= {since:DateTime64(6, 'UTC')}
       AND emission_time < {until:DateTime64(6, 'UTC')}
       AND verb_id != 'http://adlnet.gov/expapi/verbs/voided'
-      AND statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+      AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
 )
 GROUP BY day
 ORDER BY day;

@@ -20,7 +20,7 @@ WITH per_learner AS
       AND NOT is_question
       AND emission_time >= {since:DateTime64(6, 'UTC')}
       AND emission_time < {until:DateTime64(6, 'UTC')}
-      AND statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+      AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
     GROUP BY problem_id, actor_id
 ),
 per_problem AS

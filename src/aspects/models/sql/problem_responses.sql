@@ -26,7 +26,7 @@ FROM
       AND response != ''
       AND emission_time >= {since:DateTime64(6, 'UTC')}
       AND emission_time < {until:DateTime64(6, 'UTC')}
-      AND statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+      AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
     GROUP BY problem_id, question_id, response
 ) AS p
 LEFT JOIN

@@ -21,7 +21,7 @@ FROM
     WHERE course_key = {course_key:String}
       AND kind = 'subsection'
       AND emission_time < {until:DateTime64(6, 'UTC')}
-      AND statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+      AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
     GROUP BY block_id, actor_id
 ) AS g
 LEFT JOIN

@@ -22,7 +22,7 @@ WITH
           AND ({video_id:String} = '' OR video_id = {video_id:String})
           AND emission_time >= {since:DateTime64(6, 'UTC')}
           AND emission_time < {until:DateTime64(6, 'UTC')}
-          AND statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+          AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
         GROUP BY video_id
     ),
     watched AS

@@ -35,7 +35,7 @@ FROM
               AND verb IN ('played', 'paused', 'seeked', 'terminated', 'completed')
               AND emission_time >= {since:DateTime64(6, 'UTC')}
               AND emission_time < {until:DateTime64(6, 'UTC')}
-              AND statement_id NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+              AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
         )
         WINDOW w AS (PARTITION BY video_id, actor_id ORDER BY emission_time, statement_id
                      ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING)
