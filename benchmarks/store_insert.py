@@ -297,11 +297,35 @@ def start_endpoint(data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
     raise SystemExit("the endpoint did not start")
 
 
+def in_process(rows: list[StatementRow], runs: int, variants: bool, path: Path) -> None:
+    client = open_client(StoreSettings(path=path), path)
+    _, database = measure(
+        "(a) in-process insert_statements",
+        client,
+        runs,
+        len(rows),
+        lambda c, d: insert_all(c, d, rows),
+    )
+    disk_figures(client, database)
+    if variants:
+        column_variants(client, database)
+    payloads = json_batches(rows)
+    measure(
+        "(c) in-process engine alone (pre-built JSONEachRow)",
+        client,
+        runs,
+        len(rows),
+        lambda c, d: insert_json(c, d, payloads),
+    )
+    client.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-endpoint", action="store_true")
+    parser.add_argument("--skip-inprocess", action="store_true")
     parser.add_argument(
         "--schema",
         type=int,
@@ -319,27 +343,8 @@ def main() -> None:
     print(f"built in {time.perf_counter() - started:.1f} s; {os.cpu_count()} cores")
 
     with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "chdb"
-        client = open_client(StoreSettings(path=path), path)
-        _, database = measure(
-            "(a) in-process insert_statements",
-            client,
-            args.runs,
-            len(rows),
-            lambda c, d: insert_all(c, d, rows),
-        )
-        disk_figures(client, database)
-        if args.variants:
-            column_variants(client, database)
-        payloads = json_batches(rows)
-        measure(
-            "(c) in-process engine alone (pre-built JSONEachRow)",
-            client,
-            args.runs,
-            len(rows),
-            lambda c, d: insert_json(c, d, payloads),
-        )
-        client.close()
+        if not args.skip_inprocess:
+            in_process(rows, args.runs, args.variants, Path(directory) / "chdb")
 
         if not args.skip_endpoint:
             import clickhouse_connect
