@@ -338,3 +338,23 @@ def test_agents_activities_about(client: TestClient) -> None:
     ).json()
     assert person == {"objectType": "Person", "name": ["L"], "mbox": ["mailto:learner@example.org"]}
     assert client.get("/xAPI/agents").status_code == 400
+
+
+def test_erased_learner_is_not_stored_again(
+    client: TestClient, lrs_store: tuple[Client, StoreSettings]
+) -> None:
+    from aspects.privacy.tombstones import record_tombstones
+
+    store, store_settings = lrs_store
+    erased = statement(actor={"objectType": "Agent", "mbox": "mailto:erased@example.org"})
+    record_tombstones(store, store_settings.database, ["mailto:erased@example.org"])
+    try:
+        kept = statement()
+        assert post(client, [erased, kept]).status_code == 200
+        listed = [item["id"] for item in client.get("/xAPI/statements").json()["statements"]]
+        assert listed == [kept["id"]]
+    finally:
+        store.command(f"TRUNCATE TABLE {store_settings.database}.privacy_tombstones")
+        from aspects.store.statements import forget_tombstones
+
+        forget_tombstones(store, store_settings.database)
