@@ -36,7 +36,7 @@ from aspects.ingest.state import (
     Position,
     QueuedStatement,
 )
-from aspects.store.statements import StatementRow, insert_statements
+from aspects.store.statements import StatementRow, insert_statements, without_erased
 
 SOURCE = "tracking-log"
 _LAG_WINDOW = 5000
@@ -99,13 +99,19 @@ class Batch:
             StatementRow(UUID(statement_id), text, stored_time, SOURCE)
             for statement_id, text, _name, _org in self.statements
         ]
-        insert_statements(client, database, rows)
+        # Statements of erased learners (privacy tombstones) are neither stored nor forwarded.
+        kept = without_erased(client, database, rows)
+        stored = insert_statements(client, database, kept)
+        statements = self.statements
+        if len(kept) != len(rows):
+            kept_ids = {str(row.statement_id) for row in kept}
+            statements = [item for item in statements if item[0] in kept_ids]
         record = BatchRecord(
             positions=self.positions,
             streams=self.streams,
             dead_letters=self.dead_letters,
-            forwards=forwards(self.statements, targets),
-            counts={EVENTS_READ: self.events, STATEMENTS_STORED: len(rows), SKIPPED: self.skipped},
+            forwards=forwards(statements, targets),
+            counts={EVENTS_READ: self.events, STATEMENTS_STORED: stored, SKIPPED: self.skipped},
         )
         if self.dead_letters:
             record.counts[REJECTED] = len(self.dead_letters)
@@ -120,7 +126,7 @@ class Batch:
         state.record(record)
         return Flushed(
             self.events,
-            len(rows),
+            stored,
             len(self.dead_letters),
             self.skipped,
             time.monotonic() - began,
