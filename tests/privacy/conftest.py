@@ -20,14 +20,15 @@ COURSE = "course-v1:Priv+P101+2026"
 SECRET = "privacy-test-secret"
 
 
-def _key(kind: str, block: str) -> str:
-    return f"block-v1:Priv+P101+2026+type@{kind}+block@{block}"
-
-
-def demo_course() -> DemoCourse:
+def demo_course(course_key: str = COURSE, name: str = "Privacy 101") -> DemoCourse:
     """Two subsections (one graded) with videos and problems; block ids are hex like the LMS's."""
+    base = course_key.removeprefix("course-v1:")
+
+    def _key(kind: str, block: str) -> str:
+        return f"block-v1:{base}+type@{kind}+block@{block}"
+
     shape = [
-        ("course", "c0ffee00", "Privacy 101", ["a1"]),
+        ("course", "c0ffee00", name, ["a1"]),
         ("chapter", "a1", "Week 1", ["b1", "b2"]),
         ("sequential", "b1", "Lesson", ["d1"]),
         ("sequential", "b2", "Quiz", ["d2"]),
@@ -48,7 +49,7 @@ def demo_course() -> DemoCourse:
         }
         for kind, block, name, children in shape
     }
-    return DemoCourse(COURSE, "Privacy 101", blocks, _key("course", "c0ffee00"))
+    return DemoCourse(course_key, name, blocks, _key("course", "c0ffee00"))
 
 
 def event_of(line: bytes) -> dict[str, object] | None:

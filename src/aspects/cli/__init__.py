@@ -22,6 +22,8 @@ COMMANDS = {
     "ingest": "aspects.cli.ingest:ingest",
     "lrs": "aspects.cli.lrs:lrs",
     "privacy": "aspects.cli.privacy:privacy",
+    "api": "aspects.cli.api:api",
+    "export": "aspects.cli.export:export",
     "reports": "aspects.cli.reports:reports_group",
     "status": "aspects.cli.status:status",
     "transform": "aspects.cli.transform:transform",
