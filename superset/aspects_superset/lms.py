@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import requests
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -78,13 +77,17 @@ def unverified_claims(token: str) -> dict[str, Any]:
     return claims
 
 
-Getter = Callable[..., requests.Response]
+Getter = Callable[..., Any]  # requests.get's shape (httpx.get works too)
 
 
 def staff_courses(
-    courses_url: str, token: str, username: str, get: Getter = requests.get
+    courses_url: str, token: str, username: str, get: Getter | None = None
 ) -> list[str]:
     """Course keys where ``username`` has staff access, following the LMS's pagination."""
+    if get is None:
+        import requests  # Superset's virtualenv has it; imported late so tests can inject
+
+        get = requests.get
     found: list[str] = []
     url: str | None = courses_url
     params: dict[str, str] | None = {"permissions": "staff", "username": username}

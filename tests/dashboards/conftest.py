@@ -27,7 +27,7 @@ from tests.dashboards.harness import (
     superset_settings,
     wait_for_superset,
 )
-from tests.lms.fixtures import demo_state
+from tests.lms.fixtures import demo_state, lms, lms_state  # noqa: F401 - fixtures
 from tests.lms.server import RunningLMS, free_port, running_lms
 
 ARTIFACTS = REPO / "test-artifacts" / "dashboards"
@@ -74,9 +74,9 @@ def deployment(
             f"http://localhost:{port}/oauth-authorized/openedxsso",
         ]
     )
-    with running_lms(state) as lms:
+    with running_lms(state) as served:
         data_dir = tmp_path_factory.mktemp("superset")
-        settings = superset_settings(data_dir, endpoint, lms, port)
+        settings = superset_settings(data_dir, endpoint, served, port)
         superset_dir = data_dir / "superset"
         superset_dir.mkdir()
         if all((TEMPLATE / name).is_file() for name in TEMPLATE_FILES):
@@ -92,7 +92,7 @@ def deployment(
         try:
             wait_for_superset(url, process, log)
             yield Deployment(
-                url, settings, lms, endpoint, result, process, log, time.monotonic() - started
+                url, settings, served, endpoint, result, process, log, time.monotonic() - started
             )
         finally:
             stop_process(process)
