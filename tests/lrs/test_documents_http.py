@@ -154,38 +154,39 @@ def test_post_refuses_non_json_merges(client: TestClient) -> None:
 
 
 def test_listing_since_and_delete_many(client: TestClient) -> None:
+    url = "/xAPI/activities/state"
     base = {"activityId": ACTIVITY, "agent": AGENT}
-    client.post("/xAPI/activities/state", params={**base, "stateId": "old"}, json={"n": 1})
+    client.post(url, params={**base, "stateId": "old"}, json={"n": 1})
     time.sleep(0.05)
-    middle = client.get("/xAPI/activities/state", params={**base, "stateId": "old"})
+    middle = client.get(url, params={**base, "stateId": "old"})
     # Last-Modified has whole seconds: one second later is after "old" and before "new"
     since = parsedate_to_datetime(middle.headers["last-modified"]) + timedelta(seconds=1)
     time.sleep(1.2)
-    client.post("/xAPI/activities/state", params={**base, "stateId": "new"}, json={"n": 2})
-    registration = "6f3c2a8e-8f51-4c54-b4b6-4d0f38a1c7a0"
-    client.post(
-        "/xAPI/activities/state",
-        params={**base, "stateId": "reg", "registration": registration},
-        json={"n": 3},
-    )
-    everything = client.get("/xAPI/activities/state", params=base)
-    assert sorted(everything.json()) == ["new", "old"]
-    assert "last-modified" in everything.headers
-    recent = client.get(
-        "/xAPI/activities/state",
-        params={**base, "since": since.isoformat().replace("+00:00", "Z")},
-    )
-    assert recent.json() == ["new"]
-    assert client.get(
-        "/xAPI/activities/state", params={**base, "registration": registration}
-    ).json() == ["reg"]
+    client.post(url, params={**base, "stateId": "new"}, json={"n": 2})
+    first = "6f3c2a8e-8f51-4c54-b4b6-4d0f38a1c7a0"
+    second = "0b7e0c8e-1d2f-4a3b-9c4d-5e6f7a8b9c0d"
+    client.post(url, params={**base, "stateId": "reg", "registration": first}, json={"n": 3})
+    client.post(url, params={**base, "stateId": "reg2", "registration": second}, json={"n": 4})
+    other_agent = orjson.dumps({"mbox": "mailto:other@example.org"}).decode()
+    client.post(url, params={**base, "agent": other_agent, "stateId": "x"}, json={"n": 5})
 
-    assert client.delete("/xAPI/activities/state", params=base).status_code == 204
-    assert client.get("/xAPI/activities/state", params=base).json() == []
-    # another registration is another set of documents
-    assert client.get(
-        "/xAPI/activities/state", params={**base, "registration": registration}
-    ).json() == ["reg"]
+    # Activity + Agent [+ registration if specified]
+    everything = client.get(url, params=base)
+    assert sorted(everything.json()) == ["new", "old", "reg", "reg2"]
+    assert "last-modified" in everything.headers
+    assert client.get(url, params={**base, "registration": first}).json() == ["reg"]
+    recent = client.get(url, params={**base, "since": since.isoformat().replace("+00:00", "Z")})
+    assert sorted(recent.json()) == ["new", "reg", "reg2"]
+    # a single document without a registration is not the one with it
+    assert client.get(url, params={**base, "stateId": "reg"}).status_code == 404
+
+    # DELETE with a registration deletes only that registration's documents
+    assert client.delete(url, params={**base, "registration": first}).status_code == 204
+    assert sorted(client.get(url, params=base).json()) == ["new", "old", "reg2"]
+    # without one, every document of the activity and agent, and nobody else's
+    assert client.delete(url, params=base).status_code == 204
+    assert client.get(url, params=base).json() == []
+    assert client.get(url, params={**base, "agent": other_agent}).json() == ["x"]
 
 
 def test_state_put_overwrites_in_1_0_3_but_needs_a_precondition_in_2_0_0(

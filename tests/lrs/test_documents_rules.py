@@ -49,8 +49,14 @@ def test_state_address_is_parsed_and_normalised() -> None:
     assert other.key_hash("s1") == address.key_hash("s1")
     assert other.scope_hash == address.scope_hash
     # but another registration, kind or id is not
+    # without a registration it is another document, in the same listing scope
     bare = parse_address(STATE, "PUT", state_params())
-    assert bare.scope_hash != address.scope_hash
+    assert bare.key_hash("s1") != address.key_hash("s1")
+    assert bare.scope_hash == address.scope_hash
+    profile = parse_address(
+        ACTIVITY_PROFILE, "PUT", [("activityId", ACTIVITY), ("profileId", "s1")]
+    )
+    assert profile.scope_hash != bare.scope_hash
     assert address.key_hash("s2") != address.key_hash("s1")
 
 

@@ -80,7 +80,8 @@ class DocumentRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16))  # state | activity_profile | agent_profile
-    # digest of (kind, activity, agent, registration): what a listing or multi-delete selects
+    # digest of (kind, activity, agent): what a listing or multi-delete selects (State narrows
+    # by the registration column when one is given)
     scope_hash: Mapped[str] = mapped_column(String(64), index=True)
     # digest of the scope plus the document id: one row per document
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)

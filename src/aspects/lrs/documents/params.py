@@ -47,14 +47,19 @@ class Address:
     kind: Kind
     activity_id: str
     agent: str  # canonical identity key of the agent, "" when the resource has none
-    registration: str
+    registration: str  # "" when not given (single documents: the one without a registration)
     document_id: str | None  # None: the request is about every document of the scope
     since: datetime | None  # only used when listing (a single GET ignores it, as xAPI allows)
 
     @property
     def scope_hash(self) -> str:
-        """Digest of everything but the document id: what a listing selects."""
-        return _digest([self.kind.name, self.activity_id, self.agent, self.registration])
+        """Digest of the resource, activity and agent: what a listing or multi-delete selects.
+
+        The registration is not part of it: xAPI lists (and deletes) the State documents of
+        "Activity + Agent [+ registration if specified]", so without a registration every
+        registration's documents are selected, and with one the ``registration`` column narrows.
+        """
+        return _digest([self.kind.name, self.activity_id, self.agent])
 
     def key_hash(self, document_id: str) -> str:
         """Digest that is unique per document."""

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, and_, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -135,6 +135,14 @@ def _document(row: DocumentRow) -> Document:
     return Document(row.document_id, row.content, row.content_type, row.etag, row.updated)
 
 
+def _in_scope(address: Address) -> ColumnElement[bool]:
+    """The documents a listing or multi-delete selects (see ``Address.scope_hash``)."""
+    condition = DocumentRow.scope_hash == address.scope_hash
+    if address.registration:
+        condition = and_(condition, DocumentRow.registration == address.registration)
+    return condition
+
+
 def get_document(session: Session, address: Address) -> Document | None:
     assert address.document_id is not None
     row = session.scalar(
@@ -144,10 +152,8 @@ def get_document(session: Session, address: Address) -> Document | None:
 
 
 def list_documents(session: Session, address: Address) -> list[tuple[str, datetime]]:
-    """(id, last modified) of the documents of the address's scope, updated after ``since``."""
-    query = select(DocumentRow.document_id, DocumentRow.updated).where(
-        DocumentRow.scope_hash == address.scope_hash
-    )
+    """(id, last modified) of the documents in the address's scope, updated after ``since``."""
+    query = select(DocumentRow.document_id, DocumentRow.updated).where(_in_scope(address))
     if address.since is not None:
         query = query.where(DocumentRow.updated > address.since)
     return [(row[0], row[1]) for row in session.execute(query.order_by(DocumentRow.updated))]
@@ -219,9 +225,7 @@ def delete_documents(
     """DELETE one document (with its preconditions) or every document of the scope."""
     write_session(session)
     if address.document_id is None:
-        result = session.execute(
-            delete(DocumentRow).where(DocumentRow.scope_hash == address.scope_hash)
-        )
+        result = session.execute(delete(DocumentRow).where(_in_scope(address)))
         session.commit()
         return int(getattr(result, "rowcount", 0) or 0)
     key = address.key_hash(address.document_id)
