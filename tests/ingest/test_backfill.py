@@ -10,6 +10,7 @@ from clickhouse_connect.driver.client import Client
 from aspects.ingest.backfill import backfill
 from aspects.ingest.state import EVENTS_READ, REJECTED, STATEMENTS_STORED, IngestState
 from aspects.ingest.synthetic import synthetic_lines, write_lines
+from aspects.models import run_report
 from aspects.settings import Settings
 from tests.ingest.conftest import expected, stored_counts
 
@@ -24,6 +25,18 @@ def _site(tmp_path: Path, templates: list[str]) -> tuple[Path, list[bytes]]:
     for name, part in zip(names, parts, strict=True):
         write_lines(logs / name, part)
     return logs, lines
+
+
+def _report_figures(store: Client, database: str) -> dict[str, list[tuple[object, ...]]]:
+    """Figures of report models (aspects.models) that must not move when logs are re-read."""
+    kpis = run_report(store, database, "operator_kpis")
+    keep = [kpis.columns.index(name) for name in ("day", "statements", "active_learners")]
+    course = "course-v1:Org1+Course1+2026_T1"
+    videos = run_report(store, database, "video_engagement", {"course_key": course})
+    return {
+        "operator_kpis": [tuple(row[i] for i in keep) for row in kpis.rows],
+        "video_engagement": videos.rows,
+    }
 
 
 def test_backfill_stores_every_statement_once_and_rerun_adds_nothing(
@@ -59,6 +72,9 @@ def test_backfill_stores_every_statement_once_and_rerun_adds_nothing(
         "ORDER BY course_key"
     )
     plays = store.query(report).result_rows
+    models = _report_figures(store, database)
+    assert sum(row[1] for row in models["operator_kpis"]) == len(wanted)
+    assert models["video_engagement"]
     assert plays
     assert sum(count for _, count in plays) > 0
 
@@ -74,6 +90,7 @@ def test_backfill_stores_every_statement_once_and_rerun_adds_nothing(
     assert raw == 2 * len(wanted)  # really inserted twice, before merges
     assert final == distinct == len(wanted)
     assert store.query(report).result_rows == plays
+    assert _report_figures(store, database) == models
     counters = state.counters()
     assert counters[REJECTED] == rejected  # dead letters once, though read twice
     assert counters[EVENTS_READ] == 2 * len(lines)
