@@ -423,3 +423,10 @@ def test_a_session_belongs_to_its_user(server: Server) -> None:
     assert raw(server, params=session, content=b"EXISTS TEMPORARY TABLE mine").text == "1\n"
     other = raw(server, READER, params=session, content=b"EXISTS TEMPORARY TABLE mine")
     assert other.text == "0\n"
+
+
+def test_form_encoded_query_and_parameters(server: Server) -> None:
+    client = connect(server, form_encode_query_params=True)
+    result = client.query("SELECT {x:String} AS x, {n:UInt8} + 1", parameters={"x": "form", "n": 1})
+    assert result.result_rows == [("form", 2)]
+    client.close()

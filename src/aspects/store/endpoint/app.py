@@ -14,6 +14,7 @@ from starlette.routing import Route
 from aspects.store.endpoint.auth import Users, credentials
 from aspects.store.endpoint.engine import READER, Engine, Outcome
 from aspects.store.endpoint.protocol import (
+    UNSUPPORTED_METHOD,
     EndpointError,
     build_request,
     content_type,
@@ -48,9 +49,14 @@ def create_app(engine: Engine, users: Users, *, workers: int = 32) -> Starlette:
             role = users.role(user, password)
             if request.method == "GET":
                 role = READER  # like ClickHouse: GET requests are read-only
-            body = decode_body(await request.body(), request.headers.get("content-encoding"))
+            if _is_form(request.headers.get("content-type", "")):
+                params, body = await _form(request, params)
+            else:
+                body = decode_body(await request.body(), request.headers.get("content-encoding"))
             parsed = build_request(params, body)
-            outcome = await anyio.to_thread.run_sync(engine.execute, role, parsed, limiter=limiter)
+            outcome = await anyio.to_thread.run_sync(
+                engine.execute, role, parsed, user, limiter=limiter
+            )
         except EndpointError as error:
             return _error(error.code, str(error), engine.version, headers)
         except Exception as error:  # answered in ClickHouse's shape rather than a bare 500
@@ -77,6 +83,25 @@ def create_app(engine: Engine, users: Users, *, workers: int = 32) -> Starlette:
             Route("/ping", ping, methods=["GET", "HEAD"]),
         ]
     )
+
+
+def _is_form(content_type: str) -> bool:
+    kind = content_type.split(";")[0].strip().lower()
+    return kind in ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+async def _form(request: Request, params: dict[str, str]) -> tuple[dict[str, str], bytes]:
+    """The query and its parameters sent as form fields (clickhouse-connect's
+    ``form_encode_query_params``); files would be external data, which is not supported."""
+    form = await request.form()
+    merged = dict(params)
+    for name, value in form.multi_items():
+        if not isinstance(value, str):
+            raise EndpointError(
+                UNSUPPORTED_METHOD, "External data (files in the form) is not supported"
+            )
+        merged[name] = value
+    return merged, b""
 
 
 def _summary(outcome: Outcome) -> str:
