@@ -43,9 +43,9 @@ def test_parameters_are_checked_and_converted() -> None:
     with pytest.raises(ReportError, match="takes no parameter colour"):
         bind_parameters(report, {"colour": "red"})
     with pytest.raises(ReportError, match="not a valid UInt32"):
-        bind_parameters(report, {"inactive_days": "-1"})
+        bind_parameters(report, {"course_key": "c", "inactive_days": "-1"})
     with pytest.raises(ReportError, match="not a valid DateTime"):
-        bind_parameters(report, {"until": "yesterday"})
+        bind_parameters(report, {"course_key": "c", "until": "yesterday"})
     with pytest.raises(ReportError, match="no report named"):
         get_report("nope")
 
@@ -63,3 +63,15 @@ def test_pii_reports_are_marked() -> None:
     assert [name for name, report in reports().items() if report.requires_pii] == [
         "at_risk_contacts"
     ]
+
+
+def test_course_level_reports_need_a_course() -> None:
+    text = DOCS.read_text()
+    for name, report in reports().items():
+        section = text.split(f"### `{name}`", 1)[1].split("\n### ", 1)[0]
+        documented = "`course_key` (required)" in section or (
+            "as at_risk_learners" in section and bool(get_report("at_risk_learners").required)
+        )
+        assert (report.required == ("course_key",)) == documented, name
+    with pytest.raises(ReportError, match="needs the parameter course_key"):
+        bind_parameters(get_report("engagement_by_subsection"), {})

@@ -1,7 +1,8 @@
 """The report models: named SQL files, listed, rendered and run with parameters.
 
 Each report is ``sql/<name>.sql``: a header of ``-- key: value`` lines (``title``,
-``description``, optional ``requires: pii``), then one SELECT. ``${db}`` is the database;
+``description``, optional ``requires: pii`` and ``required: <parameters that may not be
+empty>``), then one SELECT. ``${db}`` is the database;
 ``${report_<name>}`` inlines another report's SELECT (so a variant never repeats a definition);
 values are ClickHouse server-side parameters ``{name:Type}``, never formatted into the text.
 Every figure is defined in docs/reports.md.
@@ -22,7 +23,7 @@ from clickhouse_connect.driver.client import Client
 
 from aspects.errors import AspectsError
 
-_HEADER = re.compile(r"^--\s*(title|description|requires):\s*(.*?)\s*$")
+_HEADER = re.compile(r"^--\s*(title|description|requires|required):\s*(.*?)\s*$")
 _PARAMETER = re.compile(r"\{(\w+):([^}]+)\}")
 _INCLUDE = re.compile(r"\$\{report_(\w+)\}")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -55,6 +56,7 @@ class Report:
     description: str
     sql: str
     requires_pii: bool
+    required: tuple[str, ...] = ()
 
     @property
     def parameters(self) -> dict[str, str]:
@@ -103,6 +105,7 @@ def _parse(name: str, text: str) -> Report:
         description=header["description"],
         sql=text,
         requires_pii=header.get("requires", "") == "pii",
+        required=tuple(header.get("required", "").replace(",", " ").split()),
     )
 
 
@@ -140,6 +143,8 @@ def bind_parameters(report: Report, given: Mapping[str, Any]) -> dict[str, Any]:
         if value is None:
             raise ReportError(f"report {report.name} needs the parameter {name}")
         values[name] = _convert(name, type_, value)
+        if name in report.required and values[name] == "":
+            raise ReportError(f"report {report.name} needs the parameter {name}")
     return values
 
 

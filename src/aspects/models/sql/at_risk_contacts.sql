@@ -1,4 +1,5 @@
 -- title: At-risk learners with contact details
+-- required: course_key
 -- requires: pii
 -- description: at_risk_learners with each learner's username, email and name from the PII table
 -- description: (empty when unknown). Runs only when PII is enabled (courses.pii).

@@ -1,4 +1,5 @@
 -- title: At-risk learners
+-- required: course_key
 -- description: For one course (`course_key`), as of `until`: learners who are enrolled, were
 -- description: active before (at least one statement other than enrollment), have had no such
 -- description: activity for at least `inactive_days` days (last_activity <= until - inactive_days

@@ -1,4 +1,5 @@
 -- title: Engagement per section and subsection
+-- required: course_key
 -- description: For one course (`course_key`), every subsection of its latest imported structure
 -- description: in course order, with activity in [since, until): page_viewers / page_views
 -- description: (learners who navigated to the subsection / navigation statements), video_viewers /

@@ -1,4 +1,5 @@
 -- title: Learner summary
+-- required: course_key
 -- description: For one course (`course_key`), as of `until`, one row per learner with any
 -- description: statement in the course: actor_id (pseudonymous), enrolled (latest enrollment
 -- description: statement is a registration), enrollment_mode, enrolled_at (first registration),

@@ -1,4 +1,5 @@
 -- title: Problem performance
+-- required: course_key
 -- description: For one course (`course_key`), per problem (course order; problems with graded
 -- description: submissions but missing from the structure come last, named by id), over
 -- description: submissions in [since, until): learners (who submitted), attempts (graded

@@ -1,4 +1,5 @@
 -- title: Problem response distribution
+-- required: course_key
 -- description: For one course (`course_key`; optionally one `problem_id`), per question and
 -- description: distinct response text, over graded submissions in [since, until) that carry a
 -- description: response: submissions (statements), learners (who gave this response at least

@@ -1,4 +1,5 @@
 -- title: Subsection scores
+-- required: course_key
 -- description: For one course (`course_key`), per subsection with grades (course order;
 -- description: unknown subsections last, by id), as of `until`: graded_learners (learners with a
 -- description: subsection grade), avg_score_pct (mean of each learner's latest scaled subsection

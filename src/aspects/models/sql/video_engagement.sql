@@ -1,4 +1,5 @@
 -- title: Video engagement
+-- required: course_key
 -- description: For one course (`course_key`; optionally one `video_id`), per video (course order; videos with activity but
 -- description: missing from the structure last, named by id) over [since, until): views (played
 -- description: statements), unique_viewers (learners with a played statement), full_viewers

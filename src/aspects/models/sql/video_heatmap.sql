@@ -1,4 +1,5 @@
 -- title: Video heatmap (5-second segments)
+-- required: course_key
 -- description: For one course (`course_key`; optionally one `video_id`), per video and watched
 -- description: 5-second segment (see video_watched_segments) in [since, until): segment_start
 -- description: (seconds), viewers (learners who watched the segment), plays (watch intervals that

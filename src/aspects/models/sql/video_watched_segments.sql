@@ -1,4 +1,5 @@
 -- title: Watched video segments per learner
+-- required: course_key
 -- description: For one course (`course_key`; optionally one `video_id`), each 5-second segment of
 -- description: each video that each learner watched in [since, until). A watch interval runs from
 -- description: a `played` statement's playhead to the playhead of the learner's next statement on
