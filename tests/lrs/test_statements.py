@@ -137,6 +137,18 @@ def test_version_header_is_required_and_echoed(client: TestClient) -> None:
     v2 = client.get("/xAPI/statements", headers=V2)
     assert v2.status_code == 200
     assert v2.headers["X-Experience-API-Version"] == "2.0.0"
+    preflight = client.options(
+        "/xAPI/statements",
+        headers={
+            "Origin": "https://content.example.org",
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "authorization,x-experience-api-version",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    cross = client.get("/xAPI/statements", headers={"Origin": "https://content.example.org"})
+    assert "X-Experience-API-Consistent-Through" in cross.headers["access-control-expose-headers"]
     about = client.get("/xAPI/about", headers={"X-Experience-API-Version": ""})
     assert about.status_code == 200
     assert about.json()["version"] == ["1.0.3", "2.0.0"]

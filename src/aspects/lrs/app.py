@@ -15,6 +15,7 @@ import orjson
 from clickhouse_connect.driver.client import Client
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
@@ -289,4 +290,20 @@ def create_app(
     app.include_router(activities.router, prefix=BASE)
     app.include_router(about.router, prefix=BASE)
     app.add_middleware(XAPIMiddleware)
+    # Outermost: browser content (SCORM/cmi5 packages served from other origins) calls the LRS
+    # with its own Authorization header, so any origin may; no cookies are involved.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=[
+            "ETag",
+            "Last-Modified",
+            "Content-Type",
+            VERSION_HEADER,
+            CONSISTENT_HEADER,
+        ],
+        max_age=3600,
+    )
     return app
