@@ -173,3 +173,26 @@ def test_run_live_flushes_within_the_interval_and_stops_cleanly(
     assert not thread.is_alive()
     assert sum(flushed) == len(lines)
     _assert_stored_once(store, settings, lines)
+
+
+def test_a_line_longer_than_one_read_is_not_stuck(
+    tmp_path: Path, settings: Settings, store: Client, state: IngestState, templates: list[str]
+) -> None:
+    log = tmp_path / "tracking.log"
+    before, after = _lines(templates, 20, 12), _lines(templates, 20, 13)
+    huge = b'{"name": "' + b"x" * 3_000_000 + b"\n"  # not JSON: a dead letter
+    log.write_bytes(b"".join(before))
+    stream = Stream(log, state, build_converter(converter_spec(settings)))
+    sink = Sink()
+    _poll_all(stream, sink, settings, store, state)
+    with log.open("ab") as handle:
+        handle.write(huge)
+        handle.writelines(after)
+    _poll_all(stream, sink, settings, store, state)
+    stream.close()
+    _assert_stored_once(store, settings, before + after)
+    letters = [
+        letter for letter in state.dead_letters(limit=100) if letter.line_bytes == len(huge) - 1
+    ]
+    assert len(letters) == 1
+    assert len(letters[0].line) == settings.ingest.dead_letter_max_bytes

@@ -159,12 +159,17 @@ class Stream:
         live = self._live
         assert live is not None
         read = 0
+        size = READ_BYTES
         while read < limit:
             live.handle.seek(live.offset)
-            data = live.handle.read(READ_BYTES)
+            data = live.handle.read(size)
             cut = data.rfind(b"\n") + 1
             if cut == 0:
-                break
+                if len(data) < size:
+                    break  # the last line is still being written
+                size *= 2  # one line longer than a read: read more at once
+                continue
+            size = READ_BYTES
             converted = self._converter.convert(Chunk(live.offset, data[:cut]))
             sink.add(converted, str(self.path), live.identity, stream=self.key, read_at=time.time())
             live.offset += cut

@@ -263,6 +263,7 @@ class IngestState:
                         }
                         for letter in batch.dead_letters
                     ],
+                    count=True,
                 )
             if batch.forwards:
                 self._insert_ignore(
@@ -301,11 +302,21 @@ class IngestState:
         connection.execute(statement)
 
     def _insert_ignore(
-        self, connection: Connection, table: Table, rows: Sequence[dict[str, Any]]
+        self,
+        connection: Connection,
+        table: Table,
+        rows: Sequence[dict[str, Any]],
+        *,
+        count: bool = False,
     ) -> int:
+        """Insert rows, skipping those already there; with ``count``, how many were new."""
         dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        before = connection.execute(select(func.count()).select_from(table)).scalar_one()
+        before = (
+            connection.execute(select(func.count()).select_from(table)).scalar_one() if count else 0
+        )
         connection.execute(dialect.insert(table).on_conflict_do_nothing(), list(rows))
+        if not count:
+            return 0
         after = connection.execute(select(func.count()).select_from(table)).scalar_one()
         return int(after) - int(before)
 
