@@ -127,3 +127,19 @@ def test_dead_letter_lines_are_bounded(
     (letter,) = state.dead_letters()
     assert letter.line_bytes == len(huge) - 1
     assert len(letter.line) == settings.ingest.dead_letter_max_bytes
+
+
+def test_a_grown_live_file_is_read_from_where_the_last_run_ended(
+    tmp_path: Path, settings: Settings, store: Client, state: IngestState, templates: list[str]
+) -> None:
+    lines = list(synthetic_lines(templates, 300, seed=8))
+    log = tmp_path / "tracking.log"
+    write_lines(log, lines[:200])
+    first = backfill(settings, store, state, [log], workers=0)
+    with log.open("ab") as handle:
+        handle.writelines(lines[200:])
+    second = backfill(settings, store, state, [log], workers=0)
+    assert (first.events, second.events) == (200, 100)
+    wanted, _ = expected(settings, lines)
+    final, distinct, raw = stored_counts(store, settings.store.database)
+    assert final == distinct == raw == len(wanted)

@@ -185,7 +185,9 @@ def backfill(
                 continue  # empty
             position = state.position(identity.fingerprint)
             size = file_size(path)
-            if position is not None and position.complete and not again:
+            # A plain file read to its end may have grown since (the live log): read the rest.
+            grown = not is_gzip(path) and position is not None and size > position.offset
+            if position is not None and position.complete and not again and not grown:
                 summary.files_skipped += 1
                 if progress is not None:
                     progress(size, 0)
