@@ -63,6 +63,25 @@ def erase(ctx: click.Context, users: tuple[str, ...], yes: bool, as_json: bool) 
     )
 
 
+@privacy.command("ids")
+@click.option("--user", "users", multiple=True, required=True, help="As for `erase`.")
+@click.pass_context
+def ids(ctx: click.Context, users: tuple[str, ...]) -> None:
+    """Print the actor ids a learner appears under (for access requests); changes nothing."""
+    from aspects.privacy.service import complete_subject
+
+    settings = get_settings(ctx)
+    subject = Subject()
+    try:
+        for user in users:
+            subject = subject | resolve(settings, user)
+    except SubjectError as error:
+        raise click.UsageError(str(error)) from None
+    client = open_client(settings.store, settings.data_dir)
+    for actor_id in sorted(complete_subject(client, settings, subject).actor_ids):
+        click.echo(actor_id)
+
+
 @privacy.command("retention")
 @click.option("--now", "materialize", is_flag=True, help="Also expire existing rows now.")
 @click.pass_context

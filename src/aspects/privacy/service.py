@@ -52,15 +52,20 @@ def expand_subject(client: Client, settings: Settings, subject: Subject) -> Subj
     return subject
 
 
-def erase_learner(client: Client, settings: Settings, subject: Subject) -> ErasureReport:
-    """Erase the subject from the store, the LRS documents and the ingest database."""
+def complete_subject(client: Client, settings: Settings, subject: Subject) -> Subject:
+    """Every id of the subject: what the mapping tables know, and the pseudonyms of those ids."""
     subject = expand_subject(client, settings, subject)
     # Identifiers learnt from mapping tables have pseudonyms and email forms of their own.
     actors = transformer_actors(settings)
     extra = {actors.pseudonym(key) for key in subject.user_ids | subject.usernames}
     for email in subject.emails:
         extra |= email_actor_ids(email)
-    subject = subject | Subject(actor_ids=frozenset(extra))
+    return subject | Subject(actor_ids=frozenset(extra))
+
+
+def erase_learner(client: Client, settings: Settings, subject: Subject) -> ErasureReport:
+    """Erase the subject from the store, the LRS documents and the ingest database."""
+    subject = complete_subject(client, settings, subject)
     return erase(
         client,
         settings.store,
