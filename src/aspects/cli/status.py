@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 import orjson
+from clickhouse_connect.driver.client import Client
 from rich.console import Console
 from rich.table import Table
 
 from aspects.cli.common import get_settings
+from aspects.settings import Settings
 
 
 def _seconds(value: float | None) -> str:
@@ -22,6 +24,25 @@ def _seconds(value: float | None) -> str:
     return f"{value / 86400:.1f} days"
 
 
+def _endpoint_client(settings: Settings) -> tuple[Client | None, str | None]:
+    """The embedded store through its endpoint (``aspects db serve`` / ``aspects serve``), as
+    the read-only user: the process that owns the store serves it there."""
+    import clickhouse_connect
+
+    store = settings.store
+    try:
+        client = clickhouse_connect.get_client(
+            host=store.endpoint_host,
+            port=store.endpoint_port,
+            username=store.readonly_user,
+            password=settings.secret("store_readonly", store.readonly_password),
+            database=store.database,
+        )
+    except Exception as error:
+        return None, f"{type(error).__name__}: {str(error)[:200]}"
+    return client, None
+
+
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.pass_context
@@ -33,12 +54,18 @@ def status(ctx: click.Context, as_json: bool) -> None:
 
     settings = get_settings(ctx)
     state = open_state(settings)
-    client = None
-    store_error = None
+    client: Client | None = None
+    store_error: str | None = None
     try:
         client = open_client(settings.store, settings.data_dir)
     except Exception as error:  # e.g. the embedded store is held by `aspects serve`
         store_error = f"{type(error).__name__}: {str(error)[:200]}"
+        if settings.store.url is None:
+            client, endpoint_error = _endpoint_client(settings)
+            if client is not None:
+                store_error = None
+            else:
+                store_error += f"; endpoint: {endpoint_error}"
     figures = ingest_status(state, client, settings.store.database)
     state.close()
     figures.store_error = figures.store_error or store_error
