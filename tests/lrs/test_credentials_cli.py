@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 from click.testing import CliRunner
@@ -88,3 +94,59 @@ def test_fixed_key_and_secret_and_errors(runner: CliRunner) -> None:
     missing = runner.invoke(cli, ["lrs", "credentials", "revoke", "nobody"])
     assert missing.exit_code == 2
     assert "no credential" in missing.output
+
+
+@pytest.mark.slow
+def test_revocation_reaches_a_running_lrs(tmp_path: Path) -> None:
+    """`aspects lrs serve` in a subprocess; the CLI, another process, revokes its credential."""
+    aspects = str(Path(sys.executable).parent / "aspects")
+    env = {**os.environ, "ASPECTS_DATA_DIR": str(tmp_path)}
+    env.pop("ASPECTS_CONFIG", None)
+
+    def command(*args: str) -> str:
+        done = subprocess.run(
+            [aspects, "lrs", "credentials", *args], env=env, check=True, capture_output=True
+        )
+        return done.stdout.decode()
+
+    issued = orjson.loads(command("create", "--name", "LMS", "--scope", "state", "--json"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = subprocess.Popen(
+        [aspects, "lrs", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/xAPI"
+    params = {
+        "activityId": "http://example.org/a",
+        "agent": '{"mbox": "mailto:learner@example.org"}',
+        "stateId": "s",
+    }
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{base}/about", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, "the LRS exited"
+            assert time.monotonic() < deadline, "the LRS did not start"
+            time.sleep(0.3)
+        with httpx.Client(
+            base_url=base,
+            auth=(issued["key"], issued["secret"]),
+            headers={"X-Experience-API-Version": "2.0.0"},
+            timeout=30,
+        ) as client:
+            assert client.put("/activities/state", params=params, json={"a": 1}).status_code == 204
+            assert client.get("/activities/state", params=params).json() == {"a": 1}
+            command("revoke", issued["key"])
+            refused = client.get("/activities/state", params=params)
+            assert refused.status_code == 401
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
