@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="default: one per core")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "aspects-bench")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
 
     logs = make_logs(args.cache, args.events)
     size = sum(path.stat().st_size for path in discover([logs]))

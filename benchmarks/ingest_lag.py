@@ -129,6 +129,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     templates = load_templates(EVENTS)
     work = Path(tempfile.mkdtemp(prefix="ingest-lag-"))
     print(
