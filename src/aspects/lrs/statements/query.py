@@ -166,7 +166,7 @@ def build_sql(database: str, filters: Filters) -> tuple[str, dict[str, Any]]:
     parameters: dict[str, Any] = {"limit": filters.limit + 1}
     # Voided = target of a voiding statement, unless that target is itself a voiding statement.
     where = [
-        f"toString(statement_id) NOT IN (SELECT voiding_target FROM {table} "
+        f"statement_id NOT IN (SELECT toUUID(voiding_target) FROM {table} "
         f"WHERE voiding_target != '' AND voiding_target NOT IN (SELECT toString(statement_id) "
         f"FROM {table} WHERE voiding_target != ''))"
     ]
