@@ -1,0 +1,124 @@
+"""Erasure of statements and documents that came through the LRS (over HTTP), and an LRS POST
+of an erased learner afterwards storing nothing."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import uvicorn
+from clickhouse_connect.driver.client import Client
+
+from aspects.lrs.app import create_app
+from aspects.lrs.auth import create_credential
+from aspects.lrs.db import make_sessionmaker
+from aspects.privacy.erasure import remaining_rows
+from aspects.privacy.service import erase_learner
+from aspects.privacy.subject import Subject
+from aspects.settings import Settings
+from aspects.store.settings import StoreSettings
+from tests.lms.server import free_port
+from tests.privacy.conftest import make_settings
+
+HOME = "http://localhost:18000"
+V = {"X-Experience-API-Version": "1.0.3"}
+ACTIVITY = "http://localhost:18000/xblock/block-v1:Priv+P101+2026+type@video+block@e1"
+
+
+def _agent(name: str) -> dict[str, object]:
+    return {"objectType": "Agent", "account": {"homePage": HOME, "name": name}}
+
+
+def _statement(actor: str, instructor: str | None = None) -> dict[str, object]:
+    statement: dict[str, object] = {
+        "id": str(uuid.uuid4()),
+        "actor": _agent(actor),
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+        "object": {"id": ACTIVITY},
+        "timestamp": "2026-02-02T10:00:00Z",
+    }
+    if instructor:
+        statement["context"] = {"instructor": _agent(instructor)}
+    return statement
+
+
+@pytest.fixture
+def lrs(
+    tmp_path: Path, store: Client, store_settings: StoreSettings
+) -> Iterator[tuple[str, dict[str, str], Settings]]:
+    settings = make_settings(tmp_path, store_settings)
+    app = create_app(settings, store, make_sessionmaker(settings))
+    with app.state.sessionmaker() as session:
+        created, secret = create_credential(
+            session, name="etl", scopes=["all"], home_page="https://lrs.example.org"
+        )
+    auth = {
+        "Authorization": "Basic " + base64.b64encode(f"{created.key}:{secret}".encode()).decode(),
+        **V,
+    }
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}/xAPI", auth, settings
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _mine(url: str, auth: dict[str, str], actor: str) -> list[object]:
+    answer = httpx.get(
+        f"{url}/statements",
+        params={"agent": orjson.dumps(_agent(actor)).decode(), "related_agents": "true"},
+        headers=auth,
+    )
+    assert answer.status_code == 200, answer.text
+    return list(answer.json()["statements"])
+
+
+def test_lrs_statements_and_documents_are_erased_and_do_not_come_back(
+    lrs: tuple[str, dict[str, str], Settings], store: Client
+) -> None:
+    url, auth, settings = lrs
+    gone, other = str(uuid.uuid4()), str(uuid.uuid4())
+    posted = httpx.post(
+        f"{url}/statements",
+        json=[_statement(gone), _statement(other, instructor=gone), _statement(other)],
+        headers=auth,
+    )
+    assert posted.status_code == 200, posted.text
+    state = {
+        "activityId": ACTIVITY,
+        "agent": orjson.dumps(_agent(gone)).decode(),
+        "stateId": "bookmark",
+    }
+    assert (
+        httpx.put(f"{url}/activities/state", params=state, json={"at": 3}, headers=auth).status_code
+        == 204
+    )
+    assert len(_mine(url, auth, gone)) == 2
+    subject = Subject(actor_ids=frozenset({gone}))
+
+    report = erase_learner(store, settings, subject)
+
+    assert report.rows["lrs_statements"] == 2  # their own, and the one naming them as instructor
+    assert report.documents == 1
+    assert all(count == 0 for count in remaining_rows(store, settings.store, subject).values())
+    assert _mine(url, auth, gone) == []
+    assert len(_mine(url, auth, other)) == 1
+    assert httpx.get(f"{url}/activities/state", params=state, headers=auth).status_code == 404
+    # The LRS still accepts a POST of the erased learner, but stores nothing of it.
+    again = httpx.post(f"{url}/statements", json=[_statement(gone)], headers=auth)
+    assert again.status_code == 200
+    assert _mine(url, auth, gone) == []
+    assert all(count == 0 for count in remaining_rows(store, settings.store, subject).values())
