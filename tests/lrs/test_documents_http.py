@@ -256,6 +256,10 @@ def test_parameters_are_validated_with_400(client: TestClient) -> None:
     assert client.get(url, params=listing).status_code == 400
     profile = client.delete("/xAPI/agents/profile", params={"agent": AGENT})
     assert profile.status_code == 400
+    # what no database column can take is refused, not a server error
+    assert client.put(url, params={**state(), "stateId": "a\x00b"}, json={}).status_code == 400
+    long_type = {"Content-Type": "text/plain; x=" + "y" * 300}
+    assert client.put(url, params=state(), content=b"t", headers=long_type).status_code == 400
 
 
 def test_auth_and_scopes(app: FastAPI) -> None:

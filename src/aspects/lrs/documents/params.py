@@ -88,6 +88,8 @@ def parse_address(kind: Kind, method: str, items: Iterable[tuple[str, str]]) -> 
             raise BadRequest(f"parameter {name!r} is not accepted here (allowed: {_list(allowed)})")
         if name in params:
             raise BadRequest(f"parameter {name!r} must be given once")
+        if "\x00" in value:  # PostgreSQL text cannot hold it; no identifier needs it
+            raise BadRequest(f"parameter {name!r} must not contain NUL characters")
         params[name] = value
 
     activity_id = ""

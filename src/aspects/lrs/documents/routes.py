@@ -39,6 +39,7 @@ from aspects.lrs.documents.store import (
 )
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+MAX_CONTENT_TYPE = 255  # the width of lrs_documents.content_type
 
 SessionDep = Annotated[Session, Depends(get_session)]
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
@@ -116,12 +117,15 @@ def make_router(kind: Kind, path: str) -> APIRouter:
     ) -> Response:
         _require(principal, kind.scope)
         address = _address(kind, request)
+        content_type = request.headers.get("content-type") or DEFAULT_CONTENT_TYPE
+        if len(content_type) > MAX_CONTENT_TYPE:
+            raise HTTPException(400, f"Content-Type is limited to {MAX_CONTENT_TYPE} characters")
         try:
             document = write_document(
                 session,
                 address,
                 body,
-                request.headers.get("content-type") or DEFAULT_CONTENT_TYPE,
+                content_type,
                 merge=merge,
                 if_match=request.headers.get("if-match"),
                 if_none_match=request.headers.get("if-none-match"),
