@@ -142,6 +142,9 @@ def test_parse_basic() -> None:
     assert parse_basic("Bearer abc") is None
     assert parse_basic("Basic !!!") is None
     assert parse_basic("Basic " + base64.b64encode(b"nocolon").decode()) is None
+    assert parse_basic(basic("k\x00", "s")["Authorization"]) is None
+    assert parse_basic(basic("k" * 65, "s")["Authorization"]) is None
+    assert parse_basic(basic("", "s")["Authorization"]) is None
 
 
 def test_authenticate_dependency(
@@ -167,6 +170,8 @@ def test_authenticate_dependency(
         assert wrong.status_code == 401
         unknown = client.get("/whoami", headers=basic("nobody", secret))
         assert unknown.status_code == 401
+        nul = client.get("/whoami", headers=basic(credential.key, "a\x00b"))
+        assert nul.status_code == 401
 
         ok = client.get("/whoami", headers=basic(credential.key, secret))
         assert ok.status_code == 200

@@ -252,8 +252,8 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
     except (ValueError, binascii.Error):
         return None
     key, sep, secret = decoded.partition(":")
-    if not sep:
-        return None
+    if not sep or not key or len(key) > 64 or "\x00" in decoded:
+        return None  # no stored key looks like that (and PostgreSQL text cannot hold NUL)
     return key, secret
 
 
