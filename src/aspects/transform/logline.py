@@ -21,11 +21,11 @@ from aspects.transform.errors import MalformedLine
 def parse_line(line: str | bytes) -> dict[str, Any]:
     """One tracking-log line -> the event dict; MalformedLine (with a reason) when impossible."""
     # bytes stay bytes: orjson parses them directly (and rejects invalid UTF-8 with a reason)
-    text = line.strip()
-    if not text:
-        raise MalformedLine("empty line")
-    if isinstance(text, str):
-        text = text.encode("utf-8", "surrogatepass")
+    text = line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")
+    if text[:1] != b"{":  # a bare JSON line (the common case) is parsed without any copy
+        text = text.strip()
+        if not text:
+            raise MalformedLine("empty line")
     if text[:1] != b"{":
         start, end = text.find(b"{"), text.rfind(b"}")
         if start < 0 or end < start:

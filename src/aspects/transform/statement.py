@@ -188,7 +188,10 @@ class Builder:
         if parent is None:
             if len(self._parents) > 100_000:
                 self._parents.clear()
+                self._clean.clear()
+                self._courses.clear()
             parent = self._parents[key] = {"parent": [self.course_activity(key)]}
+            self._clean.add(id(parent))
         return parent
 
     def statement(
@@ -220,9 +223,7 @@ class Builder:
         if context_activities is _KEEP:
             context_activities = self.course_parent(event)
         context: dict[str, Any] = {"extensions": context_ext}
-        if context_activities is not None and context_activities is self._parents.get(
-            str(event.get("context.course_id"))
-        ):
+        if context_activities is not None and id(context_activities) in self._clean:
             context["contextActivities"] = context_activities  # shared, None-free
         elif context_activities is not None:
             clean = self._clean

@@ -47,12 +47,25 @@ def _activity(activity: Any) -> None:
         activity["objectType"] = "Activity"
 
 
+_VALID_IDS: dict[str, bool] = {}
+
+
+def _is_iri(value: str) -> bool:
+    # Objects repeat (the same video, problem, page): remember the regex's verdict.
+    known = _VALID_IDS.get(value)
+    if known is None:
+        if len(_VALID_IDS) > 200_000:
+            _VALID_IDS.clear()
+        known = _VALID_IDS[value] = is_iri(value)
+    return known
+
+
 def check_object(statement: Statement, name: str) -> Statement:
     """Refuse a statement whose object has no id, or an id that is not an absolute IRI."""
     object_id = statement["object"].get("id")
     if object_id is None:
         raise MalformedEvent(f"{name}: the event does not identify its object (no id)")
-    if not is_iri(object_id):
+    if not isinstance(object_id, str) or not _is_iri(object_id):
         raise MalformedEvent(f"{name}: object id {object_id!r:.80} is not an absolute IRI")
     return statement
 
