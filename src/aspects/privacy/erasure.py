@@ -114,8 +114,13 @@ def _parameters(subject: Subject, related: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def _read_name(table: IdentityTable, settings: StoreSettings) -> str:
+    """Where to read a table whole: on a cluster, the Distributed table over the *_local ones."""
+    return table.name.removesuffix("_local") if settings.cluster else table.name
+
+
 def _related_statements(
-    client: Client, database: str, tables: Sequence[IdentityTable], subject: Subject
+    client: Client, settings: StoreSettings, tables: Sequence[IdentityTable], subject: Subject
 ) -> tuple[list[str], list[str]]:
     """Statement ids (and attachment hashes) the LRS index links to the subject's agents."""
     ids: set[str] = set()
@@ -128,7 +133,8 @@ def _related_statements(
             "attachment_hashes" if "attachment_hashes" in table.columns else "[]::Array(String)"
         )
         result = client.query(
-            f"SELECT toString(statement_id), {attachments} FROM {database}.{table.name} "
+            f"SELECT toString(statement_id), {attachments} "
+            f"FROM {settings.database}.{_read_name(table, settings)} "
             f"WHERE {condition}",
             parameters=_parameters(subject, []),
         )
@@ -143,7 +149,7 @@ def erase_from_store(client: Client, settings: StoreSettings, subject: Subject) 
     db = settings.database
     on_cluster = f" ON CLUSTER {settings.cluster}" if settings.cluster else ""
     tables = identity_tables(client, settings)
-    related, attachment_hashes = _related_statements(client, db, tables, subject)
+    related, attachment_hashes = _related_statements(client, settings, tables, subject)
     parameters = _parameters(subject, related)
     deleted: dict[str, int] = {}
     for table in tables:
@@ -153,12 +159,12 @@ def erase_from_store(client: Client, settings: StoreSettings, subject: Subject) 
         count = int(
             str(
                 client.command(
-                    f"SELECT count() FROM {db}.{table.name} WHERE {condition}",
+                    f"SELECT count() FROM {db}.{_read_name(table, settings)} WHERE {condition}",
                     parameters=parameters,
                 )
             )
         )
-        if count:
+        if count or settings.cluster:
             client.command(
                 f"ALTER TABLE {db}.{table.name}{on_cluster} DELETE WHERE {condition}",
                 parameters=parameters,
@@ -185,12 +191,12 @@ def _erase_attachments(
     count = int(
         str(
             client.command(
-                f"SELECT count() FROM {db}.lrs_attachments{suffix} WHERE {condition}",
+                f"SELECT count() FROM {db}.lrs_attachments WHERE {condition}",
                 parameters={"hashes": list(hashes)},
             )
         )
     )
-    if count:
+    if count or settings.cluster:
         client.command(
             f"ALTER TABLE {db}.lrs_attachments{suffix}{on_cluster} DELETE WHERE {condition}",
             parameters={"hashes": list(hashes)},
@@ -208,10 +214,10 @@ def remaining_rows(client: Client, settings: StoreSettings, subject: Subject) ->
         if condition is None:
             continue
         count = client.command(
-            f"SELECT count() FROM {db}.{table.name} WHERE {condition}",
+            f"SELECT count() FROM {db}.{_read_name(table, settings)} WHERE {condition}",
             parameters=_parameters(subject, []),
         )
-        found[table.name] = int(str(count))
+        found[table.name.removesuffix("_local")] = int(str(count))
     return found
 
 
