@@ -1,8 +1,9 @@
 """The reports API: every report model as JSON or CSV, per-course access, the retirement hook.
 
-``create_app(settings, client)`` builds a standalone app (``aspects api serve``); ``router()``
-is the same routes for an app that mounts them (the LRS's ``aspects serve``) after calling
-``install(app, settings, client)``. OpenAPI: ``/api/v1/openapi.json``, docs at ``/api/v1/docs``.
+``create_app(settings, client)`` builds a standalone app (``aspects api serve``); another app
+(the LRS in ``aspects serve``) serves it too by mounting it last at the root,
+``app.mount("/", create_app(settings, client))``, so that each keeps its own error handlers.
+OpenAPI: ``/api/v1/openapi.json``, docs at ``/api/v1/docs``.
 """
 
 from __future__ import annotations
