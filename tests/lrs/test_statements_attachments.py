@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import jwt
 import orjson
 import pytest
 from clickhouse_connect.driver.client import Client
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
+from joserfc import jws
+from joserfc.jwk import OctKey, RSAKey
 
 from aspects.lrs.statements.multipart import parse_parts
 from aspects.store.settings import StoreSettings
@@ -126,10 +132,36 @@ def test_attachment_rules(client: TestClient) -> None:
     assert form.status_code == 400
 
 
-def signed(sent: dict[str, Any], algorithm: str = "RS256", payload: Any = None) -> bytes:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    token = jwt.encode(payload if payload is not None else sent, key, algorithm=algorithm)
-    return token.encode()
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def signed(
+    sent: dict[str, Any], algorithm: str = "RS256", payload: Any = None, x5c: bool = False
+) -> bytes:
+    """A JWS of ``payload`` (default: the statement), optionally with a self-signed x5c chain."""
+    pem = KEY.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    header: dict[str, Any] = {"alg": algorithm}
+    if x5c:
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "signer")])
+        now = datetime.now(UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(KEY.public_key())
+            .serial_number(1)
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=1))
+            .sign(KEY, hashes.SHA256())
+        )
+        header["x5c"] = [
+            base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode()
+        ]
+    body = orjson.dumps(payload if payload is not None else sent)
+    registry = jws.JWSRegistry(algorithms=[algorithm, "HS256"])
+    return jws.serialize_compact(header, body, RSAKey.import_key(pem), registry=registry).encode()
 
 
 @pytest.mark.parametrize("algorithm", ["RS256", "RS384", "RS512"])
@@ -148,9 +180,10 @@ def test_signed_statement_accepted(client: TestClient, algorithm: str) -> None:
 def test_signed_statement_rejections(client: TestClient) -> None:
     sent = statement()
     cases = [
-        jwt.encode(
-            sent, "a-shared-secret-of-enough-length-for-hs256", algorithm="HS256"
-        ).encode(),  # algorithm
+        # HMAC instead of RSA:
+        jws.serialize_compact(
+            {"alg": "HS256"}, orjson.dumps(sent), OctKey.generate_key(256)
+        ).encode(),
         signed(
             sent, payload={**sent, "verb": {"id": "http://example.org/other"}}
         ),  # payload differs
@@ -168,3 +201,32 @@ def test_signed_statement_rejections(client: TestClient) -> None:
     good = signed(sent)
     wrong_type = {**sent, "attachments": [attachment(good, SIGNATURE, "text/plain")]}
     assert post_multipart(client, multipart(wrong_type, [("text/plain", good)])).status_code == 400
+
+
+def test_signature_with_x5c_is_verified(client: TestClient) -> None:
+    sent = statement()
+    good = signed(sent, x5c=True)
+    body = {**sent, "attachments": [attachment(good, SIGNATURE, "application/octet-stream")]}
+    assert (
+        post_multipart(client, multipart(body, [("application/octet-stream", good)])).status_code
+        == 200
+    )
+    head, payload, signature = good.split(b".")
+    forged = b".".join(
+        [head, payload, signature[:-6] + (b"AAAAAA" if signature[-6:] != b"AAAAAA" else b"BBBBBB")]
+    )
+    other = statement()
+    body = {**other, "attachments": [attachment(forged, SIGNATURE, "application/octet-stream")]}
+    # Payload of ``sent`` but body ``other``: rejected; and a broken signature over ``sent``:
+    assert (
+        post_multipart(client, multipart(body, [("application/octet-stream", forged)])).status_code
+        == 400
+    )
+    again = {
+        **sent,
+        "id": sent["id"],
+        "attachments": [attachment(forged, SIGNATURE, "application/octet-stream")],
+    }
+    response = post_multipart(client, multipart(again, [("application/octet-stream", forged)]))
+    assert response.status_code == 400
+    assert "x5c" in response.json()["message"]
