@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Annotated, Any
@@ -161,9 +162,9 @@ async def get_statements(request: Request, principal: Caller) -> Response:
         filters = decode_more(params["more"])
     else:
         filters = parse_filters(params, authority)
-        filters = type(filters)(
-            **{**_fields(filters), "bound": format_time(writer_of(request).consistent_through())}
-        )
+        # The first page fixes the upper bound of every later page (consistent paging).
+        bound = format_time(writer_of(request).consistent_through())
+        filters = replace(filters, bound=bound)
     rows = await asyncio.to_thread(read.page, request.app.state.store, _database(request), filters)
     more = ""
     if len(rows) > filters.limit:
@@ -175,10 +176,6 @@ async def get_statements(request: Request, principal: Caller) -> Response:
     return await _respond(
         request, {"statements": statements, "more": more}, statements, filters.attachments, latest
     )
-
-
-def _fields(filters: Any) -> dict[str, Any]:
-    return {name: getattr(filters, name) for name in filters.__dataclass_fields__}
 
 
 async def _get_one(
