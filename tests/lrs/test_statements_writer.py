@@ -1,0 +1,86 @@
+"""The group-commit writer: concurrent requests share INSERTs; conflicts stay per request."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from clickhouse_connect.driver.client import Client
+
+from aspects.lrs.statements.prepare import incoming
+from aspects.lrs.statements.writer import Batch, Conflict, StatementWriter
+from aspects.store.settings import StoreSettings
+from tests.lrs import statements_helpers
+from tests.lrs.statements_helpers import statement
+
+module_store = statements_helpers.module_store
+lrs_store = statements_helpers.lrs_store
+AUTHORITY = {"objectType": "Agent", "mbox": "mailto:authority@example.org"}
+
+
+class CountingWriter(StatementWriter):
+    """Counts the commits (one INSERT per table each) the writer makes."""
+
+    commits = 0
+
+    def _store(self, accepted: Any) -> None:
+        type(self).commits += 1
+        super()._store(accepted)
+
+
+def count(client: Client, settings: StoreSettings, table: str) -> int:
+    return int(client.command(f"SELECT count() FROM {settings.database}.{table}"))
+
+
+def test_concurrent_requests_share_commits_and_conflicts_stay_per_request(
+    lrs_store: tuple[Client, StoreSettings],
+) -> None:
+    client, settings = lrs_store
+    CountingWriter.commits = 0
+    writer = CountingWriter(client, settings.database)
+    shared = statement()
+    rival = incoming({**shared, "verb": {"id": "http://example.org/verbs/rival"}})
+
+    async def scenario() -> list[Any]:
+        writer.start()
+        try:
+            batches = [
+                Batch([incoming(statement()) for _ in range(10)], AUTHORITY, "1.0.3")
+                for _ in range(20)
+            ]
+            batches.append(Batch([incoming(shared)], AUTHORITY, "2.0.0"))
+            batches.append(Batch([incoming(statement()), rival], AUTHORITY, "2.0.0"))
+            return await asyncio.gather(*(writer.write(b) for b in batches), return_exceptions=True)
+        finally:
+            await writer.stop()
+
+    outcomes = asyncio.run(scenario())
+    assert all(isinstance(outcome, list) and len(outcome) == 10 for outcome in outcomes[:20])
+    assert outcomes[20] == [shared["id"]]
+    assert isinstance(outcomes[21], Conflict)  # the rival came second: its whole batch is refused
+    assert CountingWriter.commits < 22 / 2
+    assert count(client, settings, "lrs_statements") == 201
+    assert count(client, settings, "xapi_statements") == 201
+
+
+def test_same_content_again_is_a_no_op(lrs_store: tuple[Client, StoreSettings]) -> None:
+    client, settings = lrs_store
+    writer = StatementWriter(client, settings.database)
+    sent = statement()
+
+    async def scenario() -> tuple[list[str], list[str]]:
+        first = await writer.write(Batch([incoming(sent)], AUTHORITY, "1.0.3"))
+        second = await writer.write(Batch([incoming(sent)], AUTHORITY, "1.0.3"))
+        await writer.stop()
+        return first, second
+
+    first, second = asyncio.run(scenario())
+    assert first == second == [sent["id"]]
+    assert count(client, settings, "lrs_statements") == 1
+    with pytest.raises(Conflict):
+        asyncio.run(
+            writer.write(
+                Batch([incoming({**sent, "verb": {"id": "http://x.org/v"}})], AUTHORITY, "1.0.3")
+            )
+        )
