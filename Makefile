@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test check format bench clean superset-venv chromium
+.PHONY: install demo test check format bench clean superset-venv chromium postgresql
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +23,15 @@ superset-venv: install
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
+# Debian's PostgreSQL server binaries: the LRS document tests run on SQLite and on a throwaway
+# PostgreSQL cluster they start themselves.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || (apt-get update && apt-get install -y postgresql)
+
 demo: install
 	$(BIN)/aspects demo
 
-test: install superset-venv chromium
+test: install superset-venv chromium postgresql
 	PATH="$(abspath $(BIN)):$$PATH" scripts/check
 
 format: install
