@@ -29,8 +29,8 @@ FROM
             leadInFrame(video_time, 1, 0.) OVER w AS next_time
         FROM
         (
-            SELECT DISTINCT statement_id, emission_time, video_id, actor_id, verb, video_time
-            FROM ${db}.fact_video
+            SELECT statement_id, emission_time, video_id, actor_id, verb, video_time
+            FROM ${db}.fact_video FINAL
             WHERE course_key = {course_key:String}
               AND ({video_id:String} = '' OR video_id = {video_id:String})
               AND verb IN ('played', 'paused', 'seeked', 'terminated', 'completed')
