@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from aspects.ingest.live import open_state
 from aspects.ingest.state import dead_letters_table, queue_table
 from aspects.lrs.db import DocumentRow, make_sessionmaker
 from aspects.models.registry import reports, run_report
-from aspects.privacy.erasure import remaining_rows
+from aspects.privacy.erasure import purge_pending, remaining_rows
 from aspects.privacy.service import erase_learner
 from aspects.privacy.subject import Subject, resolve, transformer_actors
 from aspects.privacy.tombstones import is_erased
@@ -181,6 +182,12 @@ def test_erase_then_reingest_leaves_no_row_and_reports_equal_a_site_without_the_
     assert _ingest_rows(settings, dead_letters_table, "line", f'"user_id": {OTHER_ID}') == 1
     expected = _figures(store, other_database.database)
     assert _figures(store, store_settings.database) == expected
+    # The rows are physically gone too, once the background purge is done.
+    deadline = time.monotonic() + 120
+    while purge_pending(store, settings.store) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    on_disk = remaining_rows(store, settings.store, subject, physical=True)
+    assert all(count == 0 for count in on_disk.values()), on_disk
 
     # Replaying the old logs (and an LRS-style write) brings nothing back.
     _ingest(settings, store, logs, again=True)

@@ -2,10 +2,12 @@
 
 Order matters (see docs/privacy.md): first the tombstones, so that no writer stores the learner
 again; then a pause longer than the writers' tombstone refresh, so that writers in other
-processes have stopped too; then the deletes. Deletes are mutations (``ALTER TABLE ... DELETE``
-waited for with ``mutations_sync``): they rewrite the affected parts, so the rows are physically
-gone, not only hidden, while queries keep being served from the old parts until the new ones
-replace them.
+processes have stopped too; then the deletes. Each table gets a lightweight ``DELETE`` (waited
+for): from then on no query sees the rows. Then ``ALTER TABLE ... APPLY DELETED MASK`` runs in the
+background and rewrites the affected parts without them, so the rows are physically gone too
+(:func:`purge_pending` tells when). Measured at 1M statements: a synchronous ``ALTER TABLE ...
+DELETE`` of the raw table rewrote its big JSON column for ~60 s, the lightweight delete took ~3 s;
+queries are served throughout either way.
 
 Which tables: every stored table of the database with a column that can name a learner
 (``actor_id``, ``user_id``, ``username``, ``email``, or the LRS's ``agents`` arrays), found in
@@ -166,9 +168,13 @@ def erase_from_store(client: Client, settings: StoreSettings, subject: Subject) 
         )
         if count or settings.cluster:
             client.command(
-                f"ALTER TABLE {db}.{table.name}{on_cluster} DELETE WHERE {condition}",
+                f"DELETE FROM {db}.{table.name}{on_cluster} WHERE {condition}",
                 parameters=parameters,
-                settings={"mutations_sync": 2},
+                settings={"lightweight_deletes_sync": 2},
+            )
+            client.command(
+                f"ALTER TABLE {db}.{table.name}{on_cluster} APPLY DELETED MASK",
+                settings={"mutations_sync": 0},
             )
         deleted[table.name.removesuffix("_local")] = count
     deleted.update(_erase_attachments(client, settings, attachment_hashes))
@@ -198,15 +204,33 @@ def _erase_attachments(
     )
     if count or settings.cluster:
         client.command(
-            f"ALTER TABLE {db}.lrs_attachments{suffix}{on_cluster} DELETE WHERE {condition}",
+            f"DELETE FROM {db}.lrs_attachments{suffix}{on_cluster} WHERE {condition}",
             parameters={"hashes": list(hashes)},
-            settings={"mutations_sync": 2},
+            settings={"lightweight_deletes_sync": 2},
+        )
+        client.command(
+            f"ALTER TABLE {db}.lrs_attachments{suffix}{on_cluster} APPLY DELETED MASK",
+            settings={"mutations_sync": 0},
         )
     return {"lrs_attachments": count}
 
 
-def remaining_rows(client: Client, settings: StoreSettings, subject: Subject) -> dict[str, int]:
-    """Rows of the subject still in the store, per table (all zero after an erasure)."""
+def purge_pending(client: Client, settings: StoreSettings) -> int:
+    """Mutations of the database still running (the physical purge of erased rows among them)."""
+    found = client.command(
+        "SELECT count() FROM system.mutations WHERE database = {db:String} AND NOT is_done",
+        parameters={"db": settings.database},
+    )
+    return int(str(found))
+
+
+def remaining_rows(
+    client: Client, settings: StoreSettings, subject: Subject, *, physical: bool = False
+) -> dict[str, int]:
+    """Rows of the subject still in the store, per table (all zero after an erasure).
+
+    ``physical``: count rows still on disk, deleted or not (zero once :func:`purge_pending` is).
+    """
     db = settings.database
     found = {}
     for table in identity_tables(client, settings):
@@ -216,6 +240,7 @@ def remaining_rows(client: Client, settings: StoreSettings, subject: Subject) ->
         count = client.command(
             f"SELECT count() FROM {db}.{_read_name(table, settings)} WHERE {condition}",
             parameters=_parameters(subject, []),
+            settings={"apply_deleted_mask": 0} if physical else None,
         )
         found[table.name.removesuffix("_local")] = int(str(count))
     return found
