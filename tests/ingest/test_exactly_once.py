@@ -134,7 +134,7 @@ def _kill_9_run(tmp_path: Path, settings: Settings, templates: list[str]) -> Non
             # Wait until the (re)started follower stores something: from then on it is busy,
             # so the kill lands while it reads, inserts or checkpoints.
             baseline = _counter(data_dir, "events_read")
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + 300
             while _counter(data_dir, "events_read") == baseline:
                 assert time.monotonic() < deadline, (data_dir / "follower.log").read_text()
                 write_burst()
@@ -149,19 +149,19 @@ def _kill_9_run(tmp_path: Path, settings: Settings, templates: list[str]) -> Non
                 write_burst()
                 time.sleep(rng.uniform(0.0, 0.05))
             process.send_signal(signal.SIGKILL)
-            process.wait(timeout=30)
+            process.wait(timeout=120)
             write_burst()  # written while the follower is down
             if kill % 4 == 3:
                 rotate(1 + kill % 2)  # rotated while it is down
                 write_burst()
             process = _start(log, data_dir)
         # Let the last follower catch up, then stop it cleanly.
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline and _counter(data_dir, "events_read") < len(written):
             assert process.poll() is None, (data_dir / "follower.log").read_text()[-3000:]
             time.sleep(0.2)
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
+        process.wait(timeout=180)
     finally:
         if process.poll() is None:
             process.kill()
