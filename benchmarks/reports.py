@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import statistics
 import sys
 import tempfile
@@ -365,6 +366,17 @@ def main() -> None:
         client.command(f"OPTIMIZE TABLE {DATABASE}.xapi_statements FINAL")
     rows = client.command(f"SELECT count() FROM {DATABASE}.xapi_statements")
     print(f"raw rows: {int(str(rows)):,}; one course: {BENCH_COURSE}")
+    # The machine is shared: the load and the time of a trivial query tell how far the figures
+    # below are from an idle machine's.
+    floor = []
+    for _ in range(args.runs):
+        started = time.perf_counter()
+        client.query(f"SELECT count() FROM {DATABASE}.courses")
+        floor.append((time.perf_counter() - started) * 1000)
+    print(
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+        f"trivial query p50 {statistics.median(floor):.0f} ms"
+    )
     print(f"{'report':<26} {'parameters':<44} {'rows':>6} {'p50 ms':>8} {'p95 ms':>8}")
     known = set(reports())
     for name, params in cases():
@@ -382,6 +394,7 @@ def main() -> None:
             f"{name:<26} {shown[:44]:<44} {len(result.rows):>6} "
             f"{statistics.median(timings):>8.0f} {p95:>8.0f}"
         )
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

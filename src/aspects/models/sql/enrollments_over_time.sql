@@ -29,11 +29,27 @@ FROM
                 lagInFrame(action, 1, '') OVER (
                     PARTITION BY course_key, actor_id ORDER BY emission_time, statement_id
                     ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS previous
-            FROM ${db}.fact_enrollment FINAL
-            WHERE ({org:String} = '' OR org = {org:String})
-              AND ({course_key:String} = '' OR course_key = {course_key:String})
-              AND emission_time < {until:DateTime64(6, 'UTC')}
-              AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+            FROM
+            (
+                -- Each statement once (GROUP BY its id: unlike FINAL, cheap however many parts).
+                SELECT
+                    statement_id,
+                    any(course_key) AS course_key,
+                    any(actor_id) AS actor_id,
+                    any(emission_time) AS emission_time,
+                    any(action) AS action
+                FROM
+                (
+                    SELECT statement_id, course_key, actor_id, emission_time, action
+                    FROM ${db}.fact_enrollment
+                    WHERE ({org:String} = '' OR org = {org:String})
+                      AND ({course_key:String} = '' OR course_key = {course_key:String})
+                      AND emission_time < {until:DateTime64(6, 'UTC')}
+                      AND statement_id GLOBAL NOT IN (
+                          SELECT voided_id FROM ${db}.voided_statements)
+                )
+                GROUP BY statement_id
+            )
         )
     )
     GROUP BY day

@@ -29,14 +29,26 @@ FROM
             leadInFrame(video_time, 1, 0.) OVER w AS next_time
         FROM
         (
-            SELECT statement_id, emission_time, video_id, actor_id, verb, video_time
-            FROM ${db}.fact_video FINAL
-            WHERE course_key = {course_key:String}
-              AND ({video_id:String} = '' OR video_id = {video_id:String})
-              AND verb IN ('played', 'paused', 'seeked', 'terminated', 'completed')
-              AND emission_time >= {since:DateTime64(6, 'UTC')}
-              AND emission_time < {until:DateTime64(6, 'UTC')}
-              AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+            -- Each statement once (GROUP BY its id: unlike FINAL, cheap however many parts).
+            SELECT
+                statement_id,
+                any(emission_time) AS emission_time,
+                any(video_id) AS video_id,
+                any(actor_id) AS actor_id,
+                any(verb) AS verb,
+                any(video_time) AS video_time
+            FROM
+            (
+                SELECT statement_id, emission_time, video_id, actor_id, verb, video_time
+                FROM ${db}.fact_video
+                WHERE course_key = {course_key:String}
+                  AND ({video_id:String} = '' OR video_id = {video_id:String})
+                  AND verb IN ('played', 'paused', 'seeked', 'terminated', 'completed')
+                  AND emission_time >= {since:DateTime64(6, 'UTC')}
+                  AND emission_time < {until:DateTime64(6, 'UTC')}
+                  AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+            )
+            GROUP BY statement_id
         )
         WINDOW w AS (PARTITION BY video_id, actor_id ORDER BY emission_time, statement_id
                      ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING)
