@@ -6,56 +6,38 @@
 -- description: that video when that next one is paused, seeked (its time-from), terminated or
 -- description: completed; segment n covers seconds [5n, 5n+5) and is watched when an interval
 -- description: overlaps it. plays: how many intervals covered the segment.
-SELECT
-    video_id,
-    actor_id,
-    segment,
-    count() AS plays
+SELECT video_id, actor_id, segment, count() AS plays
 FROM
 (
+    -- Pair each played statement with the learner's next statement on the video, in
+    -- (timestamp, statement id) order, from one sorted array per learner and video: a hash
+    -- aggregation, several times cheaper here than a window over many small partitions.
+    -- groupUniqArray keeps each statement once (copies are identical tuples).
     SELECT
         video_id,
         actor_id,
-        arrayJoin(range(toUInt32(floor(video_time / 5)), toUInt32(ceil(next_time / 5))))
-            AS segment
+        arrayJoin(arrayFlatten(arrayMap(
+            i -> range(toUInt32(floor(events[i].4 / 5)), toUInt32(ceil(events[i + 1].4 / 5))),
+            arrayFilter(
+                i -> events[i].3 = 'played'
+                     AND has(['paused', 'seeked', 'terminated', 'completed'], events[i + 1].3)
+                     AND events[i + 1].4 > events[i].4,
+                range(1, length(events)))))) AS segment
     FROM
     (
         SELECT
             video_id,
             actor_id,
-            verb,
-            video_time,
-            leadInFrame(verb, 1, '') OVER w AS next_verb,
-            leadInFrame(video_time, 1, 0.) OVER w AS next_time
-        FROM
-        (
-            -- Each statement once (GROUP BY its id: unlike FINAL, cheap however many parts).
-            SELECT
-                statement_id,
-                any(emission_time) AS emission_time,
-                any(video_id) AS video_id,
-                any(actor_id) AS actor_id,
-                any(verb) AS verb,
-                any(video_time) AS video_time
-            FROM
-            (
-                SELECT statement_id, emission_time, video_id, actor_id, verb, video_time
-                FROM ${db}.fact_video
-                WHERE course_key = {course_key:String}
-                  AND ({video_id:String} = '' OR video_id = {video_id:String})
-                  AND verb IN ('played', 'paused', 'seeked', 'terminated', 'completed')
-                  AND emission_time >= {since:DateTime64(6, 'UTC')}
-                  AND emission_time < {until:DateTime64(6, 'UTC')}
-                  AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
-            )
-            GROUP BY statement_id
-        )
-        WINDOW w AS (PARTITION BY video_id, actor_id ORDER BY emission_time, statement_id
-                     ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING)
+            arraySort(groupUniqArray((emission_time, statement_id, verb, video_time))) AS events
+        FROM ${db}.fact_video
+        WHERE course_key = {course_key:String}
+          AND ({video_id:String} = '' OR video_id = {video_id:String})
+          AND verb IN ('played', 'paused', 'seeked', 'terminated', 'completed')
+          AND emission_time >= {since:DateTime64(6, 'UTC')}
+          AND emission_time < {until:DateTime64(6, 'UTC')}
+          AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+        GROUP BY video_id, actor_id
     )
-    WHERE verb = 'played'
-      AND next_verb IN ('paused', 'seeked', 'terminated', 'completed')
-      AND next_time > video_time
 )
 GROUP BY video_id, actor_id, segment
 ORDER BY video_id, actor_id, segment;
