@@ -1,7 +1,9 @@
 -- The raw xAPI table: the one source of truth. One row per statement, whatever its way in
 -- (transformer or LRS). Writers insert statement_id, statement (the JSON text), stored_time and
 -- source; every other column is extracted from the JSON by ClickHouse at insert time, so all
--- writers agree and reports never parse JSON at query time.
+-- writers agree and reports never parse JSON at query time. The JSON is parsed once, into the
+-- EPHEMERAL tuple `fields` (not stored), and every extracted column reads from that tuple: one
+-- JSONExtract per column instead cost 2-2.6x the insert CPU (measured, docs/store.md).
 -- ReplacingMergeTree on the sorting key collapses re-inserted statements (same id, same timestamp
 -- and course); read with FINAL, or through derived tables that are themselves deduplicated.
 -- aspects:retention xapi_statements emission_time
@@ -13,48 +15,61 @@ CREATE TABLE IF NOT EXISTS ${db}.xapi_statements ${on_cluster}
     stored_time DateTime64(6, 'UTC') CODEC(Delta, ZSTD(1)),
     source LowCardinality(String),
 
+    fields Tuple(
+        timestamp String,
+        actor Tuple(account Tuple(name String), mbox String, mbox_sha1sum String, openid String),
+        verb Tuple(id String),
+        object Tuple(id String, definition Tuple(type String)),
+        context Tuple(
+            registration String,
+            contextActivities Tuple(
+                parent Array(Tuple(id String)),
+                grouping Array(Tuple(id String)),
+                category Array(Tuple(id String)),
+                other Array(Tuple(id String)))),
+        result Tuple(
+            success Nullable(Bool),
+            completion Nullable(Bool),
+            score Tuple(scaled Nullable(Float64), raw Nullable(Float64), max Nullable(Float64)),
+            duration String)
+    ) EPHEMERAL JSONExtract(statement, 'Tuple(timestamp String, actor Tuple(account Tuple(name String), mbox String, mbox_sha1sum String, openid String), verb Tuple(id String), object Tuple(id String, definition Tuple(type String)), context Tuple(registration String, contextActivities Tuple(parent Array(Tuple(id String)), grouping Array(Tuple(id String)), category Array(Tuple(id String)), other Array(Tuple(id String)))), result Tuple(success Nullable(Bool), completion Nullable(Bool), score Tuple(scaled Nullable(Float64), raw Nullable(Float64), max Nullable(Float64)), duration String))'),
+
     emission_time DateTime64(6, 'UTC')
-        DEFAULT parseDateTime64BestEffortOrZero(JSONExtractString(statement, 'timestamp'), 6, 'UTC')
+        DEFAULT parseDateTime64BestEffortOrZero(tupleElement(fields, 'timestamp'), 6, 'UTC')
         CODEC(Delta, ZSTD(1)),
     actor_id String
         DEFAULT multiIf(
-            JSONHas(statement, 'actor', 'account'), JSONExtractString(statement, 'actor', 'account', 'name'),
-            JSONHas(statement, 'actor', 'mbox'), JSONExtractString(statement, 'actor', 'mbox'),
-            JSONHas(statement, 'actor', 'mbox_sha1sum'), concat('sha1:', JSONExtractString(statement, 'actor', 'mbox_sha1sum')),
-            JSONHas(statement, 'actor', 'openid'), JSONExtractString(statement, 'actor', 'openid'),
-            '')
+            tupleElement(tupleElement(tupleElement(fields, 'actor'), 'account'), 'name') != '', tupleElement(tupleElement(tupleElement(fields, 'actor'), 'account'), 'name'),
+            tupleElement(tupleElement(fields, 'actor'), 'mbox') != '', tupleElement(tupleElement(fields, 'actor'), 'mbox'),
+            tupleElement(tupleElement(fields, 'actor'), 'mbox_sha1sum') != '', concat('sha1:', tupleElement(tupleElement(fields, 'actor'), 'mbox_sha1sum')),
+            tupleElement(tupleElement(fields, 'actor'), 'openid'))
         CODEC(ZSTD(1)),
-    verb_id LowCardinality(String) DEFAULT JSONExtractString(statement, 'verb', 'id'),
-    object_id String DEFAULT JSONExtractString(statement, 'object', 'id') CODEC(ZSTD(1)),
-    object_type LowCardinality(String)
-        DEFAULT JSONExtractString(statement, 'object', 'definition', 'type'),
-    registration String DEFAULT JSONExtractString(statement, 'context', 'registration'),
-    -- Open edX keys, from the object id or else the context activities:
-    -- block-v1:ORG+COURSE+RUN+type@... and course-v1:ORG+COURSE+RUN both give course-v1:ORG+COURSE+RUN.
+    verb_id LowCardinality(String) DEFAULT tupleElement(tupleElement(fields, 'verb'), 'id'),
+    object_id String DEFAULT tupleElement(tupleElement(fields, 'object'), 'id') CODEC(ZSTD(1)),
+    object_type LowCardinality(String) DEFAULT tupleElement(tupleElement(tupleElement(fields, 'object'), 'definition'), 'type'),
+    registration String DEFAULT tupleElement(tupleElement(fields, 'context'), 'registration'),
     course_key LowCardinality(String)
         DEFAULT replaceRegexpOne(
-            extract(concat(object_id, ' ', JSONExtractRaw(statement, 'context', 'contextActivities')),
-                    '(?:course|block)-v1:[^+/\\s"]+\\+[^+/\\s"]+\\+[^+/?#@\\s"]+'),
+            extract(
+                arrayStringConcat(
+                    arrayConcat(
+                        [tupleElement(tupleElement(fields, 'object'), 'id')],
+                        arrayMap(a -> tupleElement(a, 'id'), tupleElement(tupleElement(tupleElement(fields, 'context'), 'contextActivities'), 'parent')),
+                        arrayMap(a -> tupleElement(a, 'id'), tupleElement(tupleElement(tupleElement(fields, 'context'), 'contextActivities'), 'grouping')),
+                        arrayMap(a -> tupleElement(a, 'id'), tupleElement(tupleElement(tupleElement(fields, 'context'), 'contextActivities'), 'category')),
+                        arrayMap(a -> tupleElement(a, 'id'), tupleElement(tupleElement(tupleElement(fields, 'context'), 'contextActivities'), 'other'))),
+                    ' '),
+                '(?:course|block)-v1:[^+/\\s"]+\\+[^+/\\s"]+\\+[^+/?#@\\s"]+'),
             '^block-v1:', 'course-v1:'),
     org LowCardinality(String)
         DEFAULT if(course_key = '', '', splitByChar('+', substring(course_key, 11))[1]),
     block_id String DEFAULT extract(object_id, 'block-v1:[^/?#\\s]+') CODEC(ZSTD(1)),
-    result_success Nullable(Bool)
-        DEFAULT if(JSONHas(statement, 'result', 'success'),
-                   JSONExtractBool(statement, 'result', 'success'), NULL),
-    result_completion Nullable(Bool)
-        DEFAULT if(JSONHas(statement, 'result', 'completion'),
-                   JSONExtractBool(statement, 'result', 'completion'), NULL),
-    result_score_scaled Nullable(Float64)
-        DEFAULT if(JSONHas(statement, 'result', 'score', 'scaled'),
-                   JSONExtractFloat(statement, 'result', 'score', 'scaled'), NULL),
-    result_score_raw Nullable(Float64)
-        DEFAULT if(JSONHas(statement, 'result', 'score', 'raw'),
-                   JSONExtractFloat(statement, 'result', 'score', 'raw'), NULL),
-    result_score_max Nullable(Float64)
-        DEFAULT if(JSONHas(statement, 'result', 'score', 'max'),
-                   JSONExtractFloat(statement, 'result', 'score', 'max'), NULL),
-    result_duration String DEFAULT JSONExtractString(statement, 'result', 'duration'),
+    result_success Nullable(Bool) DEFAULT tupleElement(tupleElement(fields, 'result'), 'success'),
+    result_completion Nullable(Bool) DEFAULT tupleElement(tupleElement(fields, 'result'), 'completion'),
+    result_score_scaled Nullable(Float64) DEFAULT tupleElement(tupleElement(tupleElement(fields, 'result'), 'score'), 'scaled'),
+    result_score_raw Nullable(Float64) DEFAULT tupleElement(tupleElement(tupleElement(fields, 'result'), 'score'), 'raw'),
+    result_score_max Nullable(Float64) DEFAULT tupleElement(tupleElement(tupleElement(fields, 'result'), 'score'), 'max'),
+    result_duration String DEFAULT tupleElement(tupleElement(fields, 'result'), 'duration'),
 
     INDEX idx_statement_id statement_id TYPE bloom_filter(0.001) GRANULARITY 4,
     INDEX idx_actor_id actor_id TYPE bloom_filter(0.01) GRANULARITY 4,
