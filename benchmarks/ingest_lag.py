@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "tests" / "fixtures" / "erb" / "events"
 
 from aspects.ingest.live import run_live  # noqa: E402
+from aspects.ingest.sink import Flushed  # noqa: E402
 from aspects.ingest.synthetic import load_templates, synthetic_lines  # noqa: E402
 from aspects.settings import Settings  # noqa: E402
 from aspects.store.client import open_client  # noqa: E402
@@ -93,8 +94,11 @@ def one_run(work: Path, rate: int, seconds: float, templates: list[str]) -> list
                 seen_at.append((now, queryable))
             time.sleep(PROBE)
 
+    flushes: list[Flushed] = []
     follower = threading.Thread(
-        target=run_live, args=(settings, client, stop), kwargs={"paths": [log]}
+        target=run_live,
+        args=(settings, client, stop),
+        kwargs={"paths": [log], "on_flush": flushes.append},
     )
     threads = [threading.Thread(target=writer), threading.Thread(target=probe), follower]
     for thread in threads:
@@ -120,6 +124,11 @@ def one_run(work: Path, rate: int, seconds: float, templates: list[str]) -> list
         if position < len(seen_at):
             lags.append(seen_at[position][0] - written[index])
     client.command(f"DROP DATABASE {store.database}")
+    if flushes:
+        print(
+            f"  {len(flushes)} batches, median {statistics.median(f.events for f in flushes):.0f}"
+            f" lines, median store time {statistics.median(f.seconds for f in flushes):.3f} s"
+        )
     return lags
 
 

@@ -42,7 +42,9 @@ from aspects.ingest.state import IngestState
 
 log = logging.getLogger(__name__)
 
-READ_BYTES = 1 << 20
+# Small reads keep the follower responsive: a read is transformed before the next one, and a
+# batch is stored once its flush interval is over.
+READ_BYTES = 1 << 18
 
 
 @dataclass
@@ -97,19 +99,20 @@ class Stream:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def poll(self, sink: Sink, limit: int) -> int:
-        """Read up to about ``limit`` lines into ``sink``; returns the number read."""
+    def poll(self, sink: Sink, limit: int, deadline: float = float("inf")) -> int:
+        """Read up to about ``limit`` lines into ``sink``, stopping early once the monotonic
+        clock passes ``deadline`` (so a batch is stored on time); returns the number read."""
         if self._catch_up is not None or self._pending:
-            return self._read_catch_up(sink, limit)
+            return self._read_catch_up(sink, limit, deadline)
         if self._live is None and not self._open_live(sink):
             return 0
         assert self._live is not None
-        read = self._read_live(sink, limit)
+        read = self._read_live(sink, limit, deadline)
         if read == 0:
             self._check_rotation(sink)
         return read
 
-    def _read_catch_up(self, sink: Sink, limit: int) -> int:
+    def _read_catch_up(self, sink: Sink, limit: int, deadline: float) -> int:
         if self._catch_up is None:
             path, start = self._pending.pop(0)
             identity = identify(path)
@@ -131,7 +134,7 @@ class Stream:
             sink.add(converted, str(catch_up.path), catch_up.identity, stream=self.key, read_at=now)
             catch_up.end = chunk.end
             read += converted.events
-            if read >= limit:
+            if read >= limit or time.monotonic() >= deadline:
                 return read
         catch_up.handle.close()
         sink.mark(
@@ -155,12 +158,12 @@ class Stream:
         sink.mark(str(self.path), identity, offset, complete=False, stream=self.key)
         return True
 
-    def _read_live(self, sink: Sink, limit: int) -> int:
+    def _read_live(self, sink: Sink, limit: int, deadline: float) -> int:
         live = self._live
         assert live is not None
         read = 0
         size = READ_BYTES
-        while read < limit:
+        while read < limit and time.monotonic() < deadline:
             live.handle.seek(live.offset)
             data = live.handle.read(size)
             cut = data.rfind(b"\n") + 1
