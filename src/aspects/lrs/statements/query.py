@@ -160,8 +160,9 @@ def _match_sql(filters: Filters, parameters: dict[str, Any]) -> list[str]:
     return conditions
 
 
-def build_sql(database: str, filters: Filters) -> tuple[str, dict[str, Any]]:
-    """SELECT of one page (limit + 1 rows, to know whether there is more)."""
+def build_sql(database: str, filters: Filters) -> tuple[list[str], dict[str, Any]]:
+    """SELECTs of one page (each limit + 1 rows, to know whether there is more); the page is
+    their results merged in order (:func:`aspects.lrs.statements.read.page`)."""
     table = f"{database}.lrs_statements"
     parameters: dict[str, Any] = {"limit": filters.limit + 1}
     # Voided = target of a voiding statement, unless that target is itself a voiding statement.
@@ -171,13 +172,6 @@ def build_sql(database: str, filters: Filters) -> tuple[str, dict[str, Any]]:
         f"FROM {table} WHERE voiding_target != ''))"
     ]
     matches = _match_sql(filters, parameters)
-    if matches:
-        condition = " AND ".join(matches)
-        # A statement whose object is a StatementRef matches when its target matches.
-        where.append(
-            f"(({condition}) OR (ref_target != '' AND ref_target IN "
-            f"(SELECT toString(statement_id) FROM {table} WHERE {condition})))"
-        )
     if filters.authority is not None:
         parameters["authority"] = filters.authority
         where.append("authority = {authority:String}")
@@ -200,9 +194,23 @@ def build_sql(database: str, filters: Filters) -> tuple[str, dict[str, Any]]:
             "toUUID({after_id:String}))"
         )
     direction = "ASC" if filters.ascending else "DESC"
-    sql = (
-        f"SELECT statement, stored_time, toString(statement_id) FROM {table} "
-        f"WHERE {' AND '.join(where)} "
-        f"ORDER BY stored_time {direction}, statement_id {direction} LIMIT {{limit:UInt32}}"
+
+    def select(conditions: list[str]) -> str:
+        return (
+            f"SELECT statement, stored_time, toString(statement_id) FROM {table} "
+            f"WHERE {' AND '.join(conditions)} "
+            f"ORDER BY stored_time {direction}, statement_id {direction} LIMIT {{limit:UInt32}}"
+        )
+
+    if not matches:
+        return [select(where)], parameters
+    condition = " AND ".join(matches)
+    # A statement whose object is a StatementRef matches when its target matches. Its own
+    # query: OR-ed into the main one it would defeat the skip indexes and read-in-order. The
+    # targets are looked for among referenced statements only (few), so it stays cheap.
+    referencing = (
+        f"ref_target != '' AND ref_target IN (SELECT toString(statement_id) FROM {table} "
+        f"WHERE statement_id IN (SELECT toUUID(ref_target) FROM {table} WHERE ref_target != '') "
+        f"AND {condition})"
     )
-    return sql, parameters
+    return [select([*where, condition]), select([*where, referencing])], parameters

@@ -49,9 +49,16 @@ def page(
     client: Client, database: str, filters: Filters
 ) -> list[tuple[dict[str, Any], datetime, str]]:
     """Up to ``filters.limit + 1`` (statement, stored, id) in the requested order."""
-    sql, parameters = build_sql(database, filters)
-    rows = client.query(sql, parameters=parameters).result_rows
-    return [(orjson.loads(text), stored, statement_id) for text, stored, statement_id in rows]
+    queries, parameters = build_sql(database, filters)
+    rows: dict[str, tuple[str, datetime, str]] = {}
+    for sql in queries:
+        for text, stored, statement_id in client.query(sql, parameters=parameters).result_rows:
+            rows[statement_id] = (text, stored, statement_id)
+    ordered = sorted(rows.values(), key=lambda row: (row[1], row[2]), reverse=not filters.ascending)
+    return [
+        (orjson.loads(text), stored, statement_id)
+        for text, stored, statement_id in ordered[: filters.limit + 1]
+    ]
 
 
 def attachments(client: Client, database: str, hashes: list[str]) -> list[tuple[str, str, bytes]]:
