@@ -36,11 +36,22 @@ WITH
             countIf(l.plays > 0 AND (l.completed OR w.segments >= 0.9 * ceil(l.video_length / 5)
                                      AND l.video_length > 0)) AS full_viewers,
             countIf(l.captions) AS caption_users,
-            max(l.video_length) AS length_seconds
+            any(l.video_length) AS length_seconds
         FROM
         (
-            SELECT *, max(length_seen) OVER (PARTITION BY video_id) AS video_length
-            FROM per_learner
+            SELECT p.*, m.video_length AS video_length
+            FROM per_learner AS p
+            INNER JOIN
+            (
+                SELECT video_id, max(video_length) AS video_length
+                FROM ${db}.fact_video
+                WHERE course_key = {course_key:String}
+                  AND ({video_id:String} = '' OR video_id = {video_id:String})
+                  AND emission_time >= {since:DateTime64(6, 'UTC')}
+                  AND emission_time < {until:DateTime64(6, 'UTC')}
+                  AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+                GROUP BY video_id
+            ) AS m ON m.video_id = p.video_id
         ) AS l
         LEFT JOIN
         (
