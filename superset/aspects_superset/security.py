@@ -112,8 +112,13 @@ class AspectsSecurityManager(SupersetSecurityManager):  # type: ignore[misc]
             return None
         return super().auth_user_oauth(userinfo)
 
+    def _oauth_calculate_user_roles(self, userinfo: dict[str, Any]) -> list[Any]:
+        # Our mapping only: FAB would also give every SSO user AUTH_USER_REGISTRATION_ROLE.
+        return list(self.get_roles_from_keys(userinfo.get("role_keys", [])))
+
     def auth_user_db(self, username: str, password: str) -> Any:
-        # Password login is for the admin created by `aspects dashboards init` only.
+        # Password sign-in (only possible without SSO: Flask-AppBuilder allows one auth type)
+        # is for the admin created by `aspects dashboards init` only.
         if username != self.aspects.admin_username:
             return None
         return super().auth_user_db(username, password)

@@ -55,7 +55,7 @@ if _runtime.lms is not None:
     _lms = _runtime.lms
     AUTH_TYPE = AUTH_OAUTH
     AUTH_USER_REGISTRATION = True
-    AUTH_USER_REGISTRATION_ROLE = "Public"  # empty role; users without LMS role are refused
+    AUTH_USER_REGISTRATION_ROLE = None  # roles come from the LMS only (security.py)
     AUTH_ROLES_SYNC_AT_LOGIN = True
     AUTH_ROLES_MAPPING = ROLES_MAPPING
     OAUTH_PROVIDERS = [

@@ -97,3 +97,14 @@ def open_dashboard(page: Page, url: str, slug: str, screenshot: Path) -> dict[st
     page.screenshot(path=str(screenshot))
     page.set_viewport_size({"width": 1500, "height": 1100})
     return counts
+
+
+def csrf_token(page: Page, url: str) -> str:
+    """The session's CSRF token, as Superset's own pages read it."""
+    answer = page.request.get(f"{url}/api/v1/security/csrf_token/")
+    if answer.status == 200:
+        return str(answer.json()["result"])
+    page.goto(f"{url}/dashboard/list/")
+    value = page.locator("#csrf_token").first.get_attribute("value")
+    assert value, "no CSRF token on the page"
+    return value

@@ -6,6 +6,7 @@ session; tests that change state (the LMS's course roles) restore it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -84,8 +85,10 @@ def deployment(
                 shutil.copy2(TEMPLATE / name, superset_dir / name)
         result = init(settings)
         TEMPLATE.mkdir(exist_ok=True)
-        for name in TEMPLATE_FILES:
-            shutil.copy2(superset_dir / name, TEMPLATE / name)
+        for name in TEMPLATE_FILES:  # atomically: another test run may be reading it
+            partial = TEMPLATE / f"{name}.{os.getpid()}.tmp"
+            shutil.copy2(superset_dir / name, partial)
+            os.replace(partial, TEMPLATE / name)
         log = data_dir / "gunicorn.log"
         started = time.monotonic()
         process = start(settings, log)
