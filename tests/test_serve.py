@@ -95,6 +95,10 @@ def test_serve_ingests_live_lines_serves_them_and_stops_cleanly(
     assert about.status_code == 200
     assert "2.0.0" in about.json()["version"]
 
+    reports = httpx.get(f"http://127.0.0.1:{env['ASPECTS_LRS__PORT']}/api/v1/reports", timeout=10)
+    assert reports.status_code == 401  # the reports API is served beside the LRS, never open
+    assert reports.json()["code"]
+
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0
     assert process.stdout is not None

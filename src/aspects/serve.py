@@ -22,6 +22,7 @@ from pathlib import Path
 
 import uvicorn
 from clickhouse_connect.driver.client import Client
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aspects.settings import Settings
 from aspects.store.client import embedded_path, open_client
@@ -121,12 +122,32 @@ def start_endpoint(settings: Settings, site: Site) -> None:
     site.services.append(service)
 
 
+def by_prefix(prefix: str, inner: ASGIApp, other: ASGIApp) -> ASGIApp:
+    """Requests under ``prefix`` go to ``inner`` (which also gets the lifespan), the rest to
+    ``other``: each app keeps its own middleware and error shapes (xAPI's version header rules
+    must not apply to the reports API)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "lifespan" or path == prefix or path.startswith(prefix + "/"):
+            await inner(scope, receive, send)
+        else:
+            await other(scope, receive, send)
+
+    return app
+
+
 def start_lrs(settings: Settings, client: Client, site: Site) -> None:
-    """The xAPI LRS (and, where installed, the reports API beside it) on the shared store."""
+    """The xAPI LRS at /xAPI and the reports API at /api/v1, on one port and the shared store."""
+    from aspects.api.app import create_app as create_api_app
     from aspects.lrs.app import create_app
     from aspects.lrs.db import make_sessionmaker
 
-    app = create_app(settings, client, make_sessionmaker(settings))
+    app = by_prefix(
+        "/xAPI",
+        create_app(settings, client, make_sessionmaker(settings)),
+        create_api_app(settings, client),
+    )
     config = uvicorn.Config(
         app,
         host=settings.lrs.host,
@@ -135,6 +156,8 @@ def start_lrs(settings: Settings, client: Client, site: Site) -> None:
         access_log=False,
     )
     service = _uvicorn_in_thread("lrs", config, None)
+    site.services.append(Service("reports API", f"{service.url}/api/v1/docs", lambda: None))
+    service.name = "xAPI LRS"
     service.url = f"{service.url}/xAPI"
     site.services.append(service)
 
