@@ -202,8 +202,18 @@ def start_dashboards(settings: Settings, site: Site, log_file: Path | None) -> N
     )
 
 
-def start_site(settings: Settings, *, dashboards: bool, dashboards_log: Path | None) -> Site:
-    """Start every configured service; on any failure, stop those already started."""
+def start_site(
+    settings: Settings,
+    *,
+    dashboards: bool,
+    dashboards_log: Path | None,
+    init_dashboards: bool = False,
+) -> Site:
+    """Start every configured service; on any failure, stop those already started.
+
+    ``init_dashboards`` bootstraps Superset first (`aspects dashboards init`), once the store
+    endpoint it reads through is up: its dataset import checks the tables.
+    """
     site = Site()
     try:
         client = open_client(settings.store, settings.data_dir)
@@ -213,6 +223,10 @@ def start_site(settings: Settings, *, dashboards: bool, dashboards_log: Path | N
         start_lrs(settings, client, site)
         start_ingest(settings, client, site)
         if dashboards:
+            if init_dashboards:
+                from aspects.dashboards.superset import init
+
+                init(settings)
             start_dashboards(settings, site, dashboards_log)
     except BaseException:
         site.stop()

@@ -48,11 +48,9 @@ def demo(
         )
     ctx.invoke(ingest_files, paths=tuple(logs.rotated), again=False, workers=None)
     settings.ingest.paths = [logs.live_log]
-    if dashboards:
+    if serve:
+        run_until_stopped(settings, dashboards, init_dashboards=dashboards)
+    elif dashboards:
         from aspects.dashboards.superset import init
 
-        console.print("preparing the dashboards (Superset) ...")
-        result = init(settings)
-        console.print(f"dashboards ready in {result.seconds:.0f} s")
-    if serve:
-        run_until_stopped(settings, dashboards)
+        init(settings)

@@ -29,7 +29,9 @@ def serve(ctx: click.Context, dashboards: bool | None) -> None:
     run_until_stopped(settings, dashboards)
 
 
-def run_until_stopped(settings: Settings, dashboards: bool | None) -> None:
+def run_until_stopped(
+    settings: Settings, dashboards: bool | None, *, init_dashboards: bool = False
+) -> None:
     """Start the site, print where everything is, and stop it cleanly on SIGTERM/SIGINT."""
     from aspects.serve import start_site
 
@@ -46,11 +48,25 @@ def run_until_stopped(settings: Settings, dashboards: bool | None) -> None:
     console = Console()
     log_file = Path(settings.data_dir) / "superset.log"
     try:
-        site = start_site(settings, dashboards=dashboards, dashboards_log=log_file)
+        if init_dashboards:
+            console.print("preparing the dashboards (Superset: a few minutes the first time) ...")
+        site = start_site(
+            settings,
+            dashboards=dashboards,
+            dashboards_log=log_file,
+            init_dashboards=init_dashboards,
+        )
     except (ConfigError, OSError, RuntimeError) as error:
         raise click.ClickException(str(error)) from None
     for service in site.services:
         console.print(f"[bold]{service.name}[/bold]: {service.url or 'running'}")
+    if dashboards and settings.dashboards.lms_url is None:
+        from aspects.dashboards.runtime import admin_password
+
+        console.print(
+            f"dashboards sign-in: [bold]{settings.dashboards.admin_username}[/bold] / "
+            f"{admin_password(settings)}"
+        )
     console.print("Ctrl-C or SIGTERM stops everything.")
     try:
         stop.wait()
