@@ -29,6 +29,28 @@ def _find_nested(source: dict[str, Any], key: str) -> Any:
     return None
 
 
+def _find(raw: dict[str, Any], key: str) -> Any:
+    """:func:`_find_nested` from the event's top level, searching each nested object once.
+
+    A logged event holds its payload twice (``event`` and ``data`` are the same object); a
+    second search of the same object would find nothing the first did not, so it is skipped.
+    """
+    if key in raw:
+        return raw[key]
+    searched: list[dict[str, Any]] = []
+    for value in raw.values():
+        if type(value) is dict:
+            for done in searched:
+                if done is value:
+                    break
+            else:
+                found = _find_nested(value, key)
+                if found is not None:
+                    return found
+                searched.append(value)
+    return None
+
+
 _PATHS: dict[str, tuple[str, ...]] = {}
 
 
@@ -62,7 +84,7 @@ class Event:
             if key in found:
                 value = found[key]
             else:
-                value = found[key] = _find_nested(self.raw, key)
+                value = found[key] = _find(self.raw, key)
         else:
             value = self.raw
             for part in parts:

@@ -14,6 +14,7 @@ import csv
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,10 @@ from aspects.errors import ConfigError
 
 PiiIdentifier = Literal["mbox", "mbox_sha1sum"]
 _CACHE_LIMIT = 500_000
+# RFC 4122 variant: the first hex digit of the fourth group keeps its low 2 bits, top bits 10.
+_VARIANT = {f"{n:x}": f"{(n & 0x3) | 0x8:x}" for n in range(16)}
+# names json.dumps writes as they are (UUIDs, imported or hashed)
+_PLAIN = re.compile(r"[0-9A-Za-z-]*")
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,11 @@ class Actors:
         self._pii = pii
         self._pii_identifier = pii_identifier
         self._cache: dict[str, tuple[dict[str, Any], str]] = {}
+        # keyed once: each pseudonym copies this state instead of re-keying HMAC
+        self._hmac = hmac.new(self._key, digestmod=hashlib.sha256)
+        # the JSON text of an account actor around its name (json.dumps' exact spacing)
+        self._text_head = '{"objectType": "Agent", "account": {"name": "'
+        self._text_tail = f'", "homePage": {json.dumps(lms_root_url)}}}}}'
 
     def pseudonym(self, user_key: str) -> str:
         """The UUID that names this user: imported external id, else the keyed hash."""
@@ -107,8 +117,11 @@ class Actors:
         if known is not None:
             return known
         kind = "user_id" if user_key.isdigit() else "username"
-        digest = hmac.new(self._key, f"{kind}:{user_key}".encode(), hashlib.sha256).digest()
-        return str(UUID(bytes=digest[:16], version=4))
+        mac = self._hmac.copy()
+        mac.update(f"{kind}:{user_key}".encode())
+        h = mac.hexdigest()
+        # str(UUID(bytes=digest[:16], version=4)) without building the UUID
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
     def actor(self, user_key: str) -> tuple[dict[str, Any], str]:
         """(actor, actor text used in the statement id) for this user; cached per user."""
@@ -134,7 +147,10 @@ class Actors:
             return actor, json.dumps(actor)
         name = self.pseudonym(user_key)
         # ERB derives statement ids from exactly this text: json.dumps, name before homePage.
-        text = json.dumps(
-            {"objectType": "Agent", "account": {"name": name, "homePage": self._root}}
-        )
+        if _PLAIN.fullmatch(name):  # nothing to escape: the text around it is fixed
+            text = f"{self._text_head}{name}{self._text_tail}"
+        else:
+            text = json.dumps(
+                {"objectType": "Agent", "account": {"name": name, "homePage": self._root}}
+            )
         return {"objectType": "Agent", "account": {"homePage": self._root, "name": name}}, text

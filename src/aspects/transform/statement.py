@@ -144,7 +144,9 @@ class Builder:
         As in ERB a user id 0 counts as no id. The learner acted upon (``data``) wins over the
         one acting (``context``), e.g. an instructor enrolling a learner.
         """
-        value = event.get("data.user_id") or event.get("data.username")
+        data = event.raw.get("data")
+        # Same as ``get("data.user_id") or get("data.username")``: empty values are falsy too.
+        value = (data.get("user_id") or data.get("username")) if type(data) is dict else None
         if not value:
             value = event.get("user_id") or event.get("username")
         if not value:
@@ -155,6 +157,9 @@ class Builder:
 
     @staticmethod
     def raw_time(event: Event) -> str:
+        raw = event.raw.get("timestamp")
+        if type(raw) is str and raw:  # at the top level: what the search finds first
+            return raw
         raw = event.get("timestamp") or event.get("time")
         if not isinstance(raw, str):
             raise MalformedEvent(f"{event.name}: missing timestamp/time")
@@ -205,8 +210,13 @@ class Builder:
         extensions: dict[str, Any] | None = None,
         parent_statement: str | None = None,
         child_id: str | None = None,
+        activities_pruned: bool = False,
     ) -> dict[str, Any]:
-        """One statement, pruned of empty members the way ERB's serialiser prunes them."""
+        """One statement, pruned of empty members the way ERB's serialiser prunes them.
+
+        ``activities_pruned``: the caller's context_activities hold no None at any depth (parts
+        of statements built here), so they are used as they are.
+        """
         actor, actor_text = self.actors.actor(self.user_key(event))
         raw_time = self.raw_time(event)
         timestamp = normalise_timestamp(raw_time)
@@ -223,7 +233,9 @@ class Builder:
         if context_activities is _KEEP:
             context_activities = self.course_parent(event)
         context: dict[str, Any] = {"extensions": context_ext}
-        if context_activities is not None and id(context_activities) in self._clean:
+        if context_activities is not None and (
+            activities_pruned or id(context_activities) in self._clean
+        ):
             context["contextActivities"] = context_activities  # shared, None-free
         elif context_activities is not None:
             clean = self._clean

@@ -199,7 +199,10 @@ def problem_check(b: Builder, event: Event) -> list[Statement]:
             result["score"] = None
             result["response"] = _response((child_submission or {}).get("answer"))
         course = parent["context"].get("contextActivities", {}).get("parent")
-        activities = {"parent": [parent["object"]], "grouping": course}
+        # the parent's object and course list are already pruned: shared, not copied
+        activities = {"parent": [parent["object"]]}
+        if course is not None:
+            activities["grouping"] = course
         statements.append(
             b.statement(
                 event,
@@ -209,6 +212,7 @@ def problem_check(b: Builder, event: Event) -> list[Statement]:
                 context_activities=activities,
                 parent_statement=parent["id"],
                 child_id=child_id,
+                activities_pruned=True,
             )
         )
     return statements
