@@ -58,12 +58,13 @@ def build_converter(spec: ConverterSpec, course_names: CourseNames | None = None
     ``course_names`` (e.g. a refreshing store source in the live follower) wins over the
     spec's file or snapshot.
     """
+    import orjson
+
     from aspects.transform import (
         Transformer,
         load_course_names,
         load_external_ids,
         parse_line,
-        statement_row_values,
     )
     from aspects.transform.courses import StaticCourseNames, no_course_names
 
@@ -87,10 +88,10 @@ def build_converter(spec: ConverterSpec, course_names: CourseNames | None = None
     )
 
     def transform(event: dict[str, Any]) -> list[tuple[str, str]]:
-        produced = []
-        for statement in transformer.transform(event):
-            statement_id, text = statement_row_values(statement)
-            produced.append((str(statement_id), text))
-        return produced
+        # The id is already canonical UUID text (statement_row_values would parse and re-print it).
+        return [
+            (statement["id"], orjson.dumps(statement).decode())
+            for statement in transformer.transform(event)
+        ]
 
     return LineConverter(parse_line, transform, spec.max_line)

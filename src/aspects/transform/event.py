@@ -76,10 +76,14 @@ class Event:
         if parts is None:
             parts = _PATHS[key] = tuple(key.split("."))
         value: Any
-        if len(parts) == 2:  # the common "data.x" / "context.x": no loop
-            outer = self.raw.get(parts[0])
-            value = outer.get(parts[1]) if type(outer) is dict else None
-        elif len(parts) == 1:
+        size = len(parts)
+        if size == 2:  # the common "data.x" / "context.x": no loop
+            outer, inner = parts
+            value = self.raw.get(outer)
+            if type(value) is not dict:
+                return None
+            value = value.get(inner)
+        elif size == 1:
             found = self._found
             if key in found:
                 value = found[key]

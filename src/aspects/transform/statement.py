@@ -85,7 +85,32 @@ def normalise_timestamp(raw: str) -> str:
         return ""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    elif _canonical(raw):
+        return raw  # what isoformat() would write (it costs far more than the parse)
     return moment.isoformat()
+
+
+def _canonical(raw: str) -> bool:
+    """Whether a parsed aware time is already ``YYYY-MM-DDTHH:MM:SS.ffffff+HH:MM``.
+
+    The parse checked the digits; the layout, a non-zero fraction (isoformat leaves a zero one
+    out) and a non-negative-zero offset in range make the text equal to ``isoformat()``.
+    """
+    return (
+        len(raw) == 32
+        and raw[10] == "T"
+        and raw[4] == "-"
+        and raw[7] == "-"
+        and raw[13] == ":"
+        and raw[16] == ":"
+        and raw[19] == "."
+        and raw[26] in "+-"
+        and raw[29] == ":"
+        and raw[30] < "6"  # offset minutes over 59 are carried into the hours
+        and raw[20:26] != "000000"
+        and raw[26:] != "-00:00"
+        and raw.isascii()
+    )
 
 
 class Builder:
