@@ -126,27 +126,53 @@ def _first_submission(event: Event) -> dict[str, Any] | None:
     return None
 
 
+class _Check:
+    """What every statement of one problem_check shares, read from the event once.
+
+    A check with several questions gives a statement per question; they differ only by their
+    submission, so the event's lookups (searches at any depth) are not repeated per question.
+    Built in the order the parent statement reads them, so errors are those of that order.
+    """
+
+    __slots__ = (
+        "attempts",
+        "browser",
+        "browser_iri",
+        "display_name",
+        "grades",
+        "interaction",
+        "object_id",
+    )
+
+    def __init__(self, b: Builder, event: Event, browser: bool) -> None:
+        self.browser = browser
+        self.object_id: Any = _object_id(event)
+        self.browser_iri = b.iri("xblock", _browser_block_id(event)) if browser else None
+        self.attempts = event.get("data.attempts")
+        self.interaction = INTERACTION_TYPES.get(event.get("response_type"), OTHER)
+        self.display_name = event.get("display_name")
+        self.grades: tuple[float | int | None, float | int | None] | None = None
+
+
 def _check_object(
-    b: Builder, event: Event, submission: dict[str, Any] | None, child_id: str | None
+    b: Builder, check: _Check, submission: dict[str, Any] | None, child_id: str | None
 ) -> dict[str, Any]:
-    object_id = _object_id(event)
+    object_id = check.object_id
     if child_id is not None:
         object_id = "@".join([*str(object_id or "").split("@")[:-1], child_id])
-    if _from_browser(event):
-        object_id = b.iri("xblock", _browser_block_id(event))
+    if check.browser:
+        object_id = check.browser_iri
     elif object_id:
         object_id = b.iri("xblock", object_id)
     definition: dict[str, Any] = {"type": v.INTERACTION}
-    attempts = event.get("data.attempts")
-    if attempts:
-        definition["extensions"] = {v.EXT_ATTEMPT_ID: attempts}
-    interaction = INTERACTION_TYPES.get(event.get("response_type"), OTHER)
-    display_name = event.get("display_name")
+    if check.attempts:
+        definition["extensions"] = {v.EXT_ATTEMPT_ID: check.attempts}
+    interaction = check.interaction
     if submission:
         interaction = INTERACTION_TYPES.get(submission.get("response_type"), OTHER)  # type: ignore[arg-type]
         definition["description"] = {"en-US": submission.get("question")}
-    elif display_name:
-        definition["name"] = {"en-US": display_name}
+    elif check.display_name:
+        definition["name"] = {"en-US": check.display_name}
     definition["interactionType"] = interaction
     return {"id": object_id, "objectType": "Activity", "definition": definition}
 
@@ -160,8 +186,10 @@ def _response(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-def _check_result(event: Event, submission: dict[str, Any] | None) -> dict[str, Any] | None:
-    if _from_browser(event):
+def _check_result(
+    event: Event, check: _Check, submission: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    if check.browser:
         return None  # the browser does not know the grade
     if submission:
         response, correct = submission.get("answer"), submission.get("correct")
@@ -169,7 +197,9 @@ def _check_result(event: Event, submission: dict[str, Any] | None) -> dict[str, 
         data = event.get("data")
         response = data.get("answers") if isinstance(data, dict) else None
         correct = event.get("success") == "correct"
-    max_grade, grade = event.get_number("max_grade"), event.get_number("grade")
+    if check.grades is None:
+        check.grades = (event.get_number("max_grade"), event.get_number("grade"))
+    max_grade, grade = check.grades
     scaled = None
     if max_grade is not None and grade is not None:
         scaled = grade / max_grade if max_grade > 0 else 0
@@ -181,20 +211,22 @@ def _check_result(event: Event, submission: dict[str, Any] | None) -> dict[str, 
 
 
 def problem_check(b: Builder, event: Event) -> list[Statement]:
-    verb = v.ATTEMPTED if _from_browser(event) else v.EVALUATED
+    browser = _from_browser(event)
+    verb = v.ATTEMPTED if browser else v.EVALUATED
     submissions = _submissions(event)
     children = list(submissions) if len(submissions) > 1 else []
     first = _first_submission(event)
-    obj = _check_object(b, event, first, None)
+    check = _Check(b, event, browser)
+    obj = _check_object(b, check, first, None)
     if children:
         obj["objectType"] = "GroupActivity"
         obj["definition"]["interactionType"] = OTHER
-    parent = b.statement(event, verb, obj, result=_check_result(event, first))
+    parent = b.statement(event, verb, obj, result=_check_result(event, check, first))
     statements = [parent]
     for child_id in children:
         submission = submissions.get(child_id)
         child_submission = submission if isinstance(submission, dict) else None
-        result = _check_result(event, child_submission)
+        result = _check_result(event, check, child_submission)
         if result is not None:
             result["score"] = None
             result["response"] = _response((child_submission or {}).get("answer"))
@@ -207,7 +239,7 @@ def problem_check(b: Builder, event: Event) -> list[Statement]:
             b.statement(
                 event,
                 verb,
-                _check_object(b, event, child_submission, child_id),
+                _check_object(b, check, child_submission, child_id),
                 result=result,
                 context_activities=activities,
                 parent_statement=parent["id"],
