@@ -53,7 +53,7 @@ class Deployment:
     startup_seconds: float
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
     server = start_endpoint(tmp_path_factory.mktemp("endpoint"))
     try:
@@ -63,7 +63,7 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def deployment(
     tmp_path_factory: pytest.TempPathFactory, endpoint: Endpoint
 ) -> Iterator[Deployment]:
@@ -101,13 +101,16 @@ def deployment(
             stop_process(process)
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in the main thread, and
+# Superset keeps a gunicorn running; both must end with this package, not the session
+# (asyncio.run() in later packages' tests fails while that loop runs).
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
     try:

@@ -149,7 +149,8 @@ def create_credential(
 ) -> tuple[Credential, str]:
     """Store a new credential; returns it and its secret (shown once, stored only hashed)."""
     chosen = normalize_scopes(scopes)
-    key = key or secrets.token_urlsafe(15)
+    # Hex, so a key never starts with "-" and reads as an option on a command line.
+    key = key or secrets.token_hex(12)
     if not key or ":" in key or len(key) > 64 or not key.isprintable():
         raise CredentialError("a key must be 1-64 printable characters without ':'")
     if secret is None:
