@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,12 +18,7 @@ from aspects.demo.generate import DemoConfig, format_line, generate_events
 from aspects.transform import Transformer, parse_line
 from aspects.transform.settings import TransformSettings
 from tests.demo.test_generate import small_course
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support import free_port
 
 
 @pytest.fixture
@@ -35,9 +29,9 @@ def site(tmp_path: Path) -> tuple[subprocess.Popen[str], dict[str, str], Path]:
     env = dict(
         os.environ,
         ASPECTS_DATA_DIR=str(tmp_path / "var"),
-        ASPECTS_STORE__ENDPOINT_PORT=str(_free_port()),
+        ASPECTS_STORE__ENDPOINT_PORT=str(free_port()),
         ASPECTS_STORE__READONLY_PASSWORD="reader-pass",
-        ASPECTS_LRS__PORT=str(_free_port()),
+        ASPECTS_LRS__PORT=str(free_port()),
         ASPECTS_INGEST__PATHS=f'["{live}"]',
         ASPECTS_INGEST__FLUSH_INTERVAL="0.2",
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -25,14 +24,9 @@ from aspects.ingest.synthetic import synthetic_lines, write_lines
 from aspects.settings import Settings
 from aspects.transform import MalformedEvent, MalformedLine, Transformer, parse_line
 from tests.ingest.conftest import SECRET
+from tests.support import free_port
 
 ASPECTS = str(Path(sys.executable).parent / "aspects")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wanted_for(settings: Settings, lines: list[bytes], org: str) -> set[str]:
@@ -129,7 +123,7 @@ def test_queue_survives_an_outage_of_our_lrs_and_delivers_once_it_is_back(
     lrs_dir: tuple[Path, dict[str, str]],
 ) -> None:
     data_dir, credential = lrs_dir
-    port = _free_port()
+    port = free_port()
     target = ForwardTarget(
         name="remote",
         url=f"http://127.0.0.1:{port}/xAPI",

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import html
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -31,6 +30,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
+
+from tests.support import free_port
 
 ISSUER_PATH = "/oauth2"
 JWKS_PATH = "/oauth2/jwks/"
@@ -429,13 +430,6 @@ class RunningLMS:
     @property
     def issuer(self) -> str:
         return self.url + ISSUER_PATH
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager

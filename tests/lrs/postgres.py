@@ -11,7 +11,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import free_port
+
 
 def _bin_dir() -> Path | None:
     found = shutil.which("pg_ctl")
@@ -27,12 +28,6 @@ def _bin_dir() -> Path | None:
         return Path(os.path.realpath(found)).parent
     versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     return Path(versions[-1]).parent if versions else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Cluster:
@@ -87,7 +82,7 @@ def postgres_cluster() -> Iterator[Cluster]:
     if user is not None:
         entry = pwd.getpwnam(user)
         os.chown(root, entry.pw_uid, entry.pw_gid)
-    cluster = Cluster(bin_dir, root, _free_port(), user)
+    cluster = Cluster(bin_dir, root, free_port(), user)
     try:
         cluster.run("initdb", "-D", str(data), "-U", "aspects", "--auth=trust", "-E", "UTF8")
         options = f"-h 127.0.0.1 -p {cluster.port} -k {root} -F"

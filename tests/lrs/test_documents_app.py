@@ -8,7 +8,6 @@ xAPI-shaped errors, HEAD over a real HTTP connection, and the 1.0.3 alternate re
 from __future__ import annotations
 
 import base64
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -26,15 +25,10 @@ from aspects.lrs.auth import create_credential
 from aspects.lrs.db import make_sessionmaker
 from aspects.settings import Settings
 from aspects.store.settings import StoreSettings
+from tests.support import free_port
 
 AGENT = orjson.dumps({"account": {"homePage": "https://lms.example.org", "name": "42"}}).decode()
 STATE = {"activityId": "http://example.org/activities/a", "agent": AGENT, "stateId": "s"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -51,7 +45,7 @@ def served(
         "Authorization": "Basic " + base64.b64encode(f"{created.key}:{secret}".encode()).decode()
     }
     app = create_app(settings, store, sessions)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

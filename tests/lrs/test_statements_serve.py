@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,14 +12,9 @@ import httpx
 import orjson
 
 from tests.lrs.statements_helpers import statement
+from tests.support import free_port
 
 ASPECTS = str(Path(sys.executable).parent / "aspects")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_serve_stores_and_returns_statements(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ server under test runs in its own process, exactly as in production.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from tests.support import free_port
 
 ADMIN = ("aspects", "admin-pw")
 READER = ("aspects_reader", "reader-pw")
@@ -39,13 +40,6 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         return self.process.returncode
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def start_server(data_dir: Path, timeout: float = 60.0) -> Server:
