@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS ${db}.xapi_statements ${on_cluster}
     emission_time DateTime64(6, 'UTC')
         DEFAULT parseDateTime64BestEffortOrZero(tupleElement(fields, 'timestamp'), 6, 'UTC')
         CODEC(Delta, ZSTD(1)),
-    actor_id String
+    actor_id LowCardinality(String)
         DEFAULT multiIf(
             tupleElement(tupleElement(tupleElement(fields, 'actor'), 'account'), 'name') != '', tupleElement(tupleElement(tupleElement(fields, 'actor'), 'account'), 'name'),
             tupleElement(tupleElement(fields, 'actor'), 'mbox') != '', tupleElement(tupleElement(fields, 'actor'), 'mbox'),
