@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import time
+from typing import Any
+
+import httpx
 
 
 def free_port() -> int:
@@ -10,3 +15,21 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_until_serving(
+    url: str, process: subprocess.Popen[Any], seconds: float, what: str = "the server"
+) -> None:
+    """Poll ``url`` until it answers 200; fail when ``process`` exits or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise AssertionError(f"{what} exited: {output!r}")
+        assert time.monotonic() < deadline, f"{what} did not start"
+        time.sleep(0.3)

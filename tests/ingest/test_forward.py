@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,7 +23,7 @@ from aspects.ingest.synthetic import synthetic_lines, write_lines
 from aspects.settings import Settings
 from aspects.transform import MalformedEvent, MalformedLine, Transformer, parse_line
 from tests.ingest.conftest import SECRET
-from tests.support import free_port
+from tests.support import free_port, wait_until_serving
 
 ASPECTS = str(Path(sys.executable).parent / "aspects")
 
@@ -86,16 +85,8 @@ def _serve_lrs(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/xAPI/about", timeout=2).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None, "the LRS exited"
-        assert time.monotonic() < deadline, "the LRS did not start"
-        time.sleep(0.3)
+    wait_until_serving(f"http://127.0.0.1:{port}/xAPI/about", server, 90, "the LRS")
+    return server
 
 
 def _stored_in_lrs(port: int, credential: dict[str, str]) -> set[str]:

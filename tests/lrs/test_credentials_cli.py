@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -18,6 +16,7 @@ from aspects.cli import cli
 from aspects.lrs.auth import VerifiedSecrets, principal_for
 from aspects.lrs.db import make_sessionmaker
 from aspects.settings import Settings
+from tests.support import free_port, wait_until_serving
 
 
 @pytest.fixture
@@ -110,9 +109,7 @@ def test_revocation_reaches_a_running_lrs(tmp_path: Path) -> None:
         return done.stdout.decode()
 
     issued = orjson.loads(command("create", "--name", "LMS", "--scope", "state", "--json"))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     server = subprocess.Popen(
         [aspects, "lrs", "serve", "--port", str(port)],
         env=env,
@@ -126,16 +123,7 @@ def test_revocation_reaches_a_running_lrs(tmp_path: Path) -> None:
         "stateId": "s",
     }
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/about", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, "the LRS exited"
-            assert time.monotonic() < deadline, "the LRS did not start"
-            time.sleep(0.3)
+        wait_until_serving(f"{base}/about", server, 90, "the LRS")
         with httpx.Client(
             base_url=base,
             auth=(issued["key"], issued["secret"]),

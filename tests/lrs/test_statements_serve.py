@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import orjson
 
 from tests.lrs.statements_helpers import statement
-from tests.support import free_port
+from tests.support import free_port, wait_until_serving
 
 ASPECTS = str(Path(sys.executable).parent / "aspects")
 
@@ -47,16 +46,7 @@ def test_serve_stores_and_returns_statements(tmp_path: Path) -> None:
     )
     base = f"http://127.0.0.1:{port}/xAPI"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/about", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stdout.read() if server.stdout else ""
-            assert time.monotonic() < deadline, "the LRS did not start"
-            time.sleep(0.3)
+        wait_until_serving(f"{base}/about", server, 60, "the LRS")
         with httpx.Client(
             base_url=base,
             auth=(credential["key"], credential["secret"]),
