@@ -25,8 +25,7 @@ from clickhouse_connect.driver.client import Client
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aspects.settings import Settings
-from aspects.store.client import embedded_path, open_client
-from aspects.store.migrate import migrate
+from aspects.store.client import embedded_path, open_migrated_client
 
 log = logging.getLogger(__name__)
 
@@ -216,8 +215,7 @@ def start_site(
     """
     site = Site()
     try:
-        client = open_client(settings.store, settings.data_dir)
-        migrate(client, settings.store)
+        client = open_migrated_client(settings.store, settings.data_dir)
         if settings.store.url is None:
             start_endpoint(settings, site)
         start_lrs(settings, client, site)

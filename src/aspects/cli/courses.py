@@ -15,8 +15,7 @@ from aspects.courses.pii import import_pii_csv
 from aspects.courses.store import store_structure
 from aspects.courses.structure import CourseStructureError
 from aspects.errors import ConfigError
-from aspects.store.client import open_client
-from aspects.store.migrate import migrate
+from aspects.store.client import open_migrated_client
 
 
 @click.group()
@@ -35,8 +34,7 @@ def import_(ctx: click.Context, paths: tuple[Path, ...], demo: bool) -> None:
     if not paths:
         raise click.UsageError("give an export path (or --demo)")
     settings = get_settings(ctx)
-    client = open_client(settings.store, settings.data_dir)
-    migrate(client, settings.store)
+    client = open_migrated_client(settings.store, settings.data_dir)
     failed = 0
     for path in paths:
         try:
@@ -62,8 +60,7 @@ def sync(ctx: click.Context, course_keys: tuple[str, ...]) -> None:
         keys = list(course_keys) or list(lms.course_keys())
     except (ConfigError, LMSError) as error:
         raise click.ClickException(str(error)) from None
-    client = open_client(settings.store, settings.data_dir)
-    migrate(client, settings.store)
+    client = open_migrated_client(settings.store, settings.data_dir)
     failed = 0
     for key in keys:
         try:
@@ -83,8 +80,7 @@ def sync(ctx: click.Context, course_keys: tuple[str, ...]) -> None:
 def list_(ctx: click.Context) -> None:
     """Courses whose structure is known."""
     settings = get_settings(ctx)
-    client = open_client(settings.store, settings.data_dir)
-    migrate(client, settings.store)
+    client = open_migrated_client(settings.store, settings.data_dir)
     result = client.query(
         f"SELECT course_key, display_name, block_count, source, imported_at "
         f"FROM {settings.store.database}.courses FINAL ORDER BY course_key"
@@ -101,8 +97,7 @@ def list_(ctx: click.Context) -> None:
 def pii_import(ctx: click.Context, csv_file: Path) -> None:
     """Import learners' usernames, emails and names (needs courses.pii = true)."""
     settings = get_settings(ctx)
-    client = open_client(settings.store, settings.data_dir)
-    migrate(client, settings.store)
+    client = open_migrated_client(settings.store, settings.data_dir)
     try:
         result = import_pii_csv(client, settings.store, csv_file, settings.courses.pii)
     except ConfigError as error:

@@ -32,15 +32,13 @@ def demo(
     from aspects.cli.ingest import files as ingest_files
     from aspects.cli.serve import run_until_stopped
     from aspects.demo.site import prepare_demo
-    from aspects.store.client import open_client
-    from aspects.store.migrate import migrate
+    from aspects.store.client import open_migrated_client
 
     settings = get_settings(ctx)
     console = Console()
     if settings.store.url is not None:
         raise click.UsageError("the demo writes into the embedded store: unset store.url")
-    client = open_client(settings.store, settings.data_dir)
-    migrate(client, settings.store)
+    client = open_migrated_client(settings.store, settings.data_dir)
     logs = prepare_demo(settings, client, learners=learners, weeks=weeks, seed=seed)
     if logs.events_written:
         console.print(

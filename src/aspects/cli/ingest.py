@@ -57,12 +57,9 @@ class _EventsPerSecond(ProgressColumn):
 
 
 def _open_store(settings: Settings) -> Client:
-    from aspects.store.client import open_client
-    from aspects.store.migrate import migrate
+    from aspects.store.client import open_migrated_client
 
-    client = open_client(settings.store, settings.data_dir)
-    migrate(client, settings.store)
-    return client
+    return open_migrated_client(settings.store, settings.data_dir)
 
 
 @ingest.command("files")

@@ -13,14 +13,12 @@ from fastapi import FastAPI
 from aspects.lrs.app import create_app
 from aspects.lrs.db import make_sessionmaker
 from aspects.settings import Settings
-from aspects.store.client import open_client
-from aspects.store.migrate import migrate
+from aspects.store.client import open_migrated_client
 
 
 def build_app(settings: Settings) -> FastAPI:
     """The LRS app over the configured store (migrated to the latest schema first)."""
-    client = open_client(settings.store, settings.data_dir)
-    migrate(client, settings.store)
+    client = open_migrated_client(settings.store, settings.data_dir)
     return create_app(settings, client, make_sessionmaker(settings))
 
 

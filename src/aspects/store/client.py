@@ -51,3 +51,12 @@ def server_arguments(url: str) -> dict[str, Any]:
     if database:
         arguments["database"] = database
     return arguments
+
+
+def open_migrated_client(settings: StoreSettings, data_dir: Path, **kwargs: Any) -> Client:
+    """:func:`open_client`, with the schema migrated to the latest version (idempotent)."""
+    from aspects.store.migrate import migrate
+
+    client = open_client(settings, data_dir, **kwargs)
+    migrate(client, settings)
+    return client
