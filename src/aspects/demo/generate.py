@@ -127,6 +127,9 @@ class _Emitter:
         self.learner = learner
         self.session = session
         self.events: list[tuple[dt.datetime, dict[str, Any]]] = []
+        # ERB's statement ids hash actor, verb and time: two events of one learner at the same
+        # instant could collapse into one statement, so every instant is used once.
+        self._instants: set[dt.datetime] = set()
 
     def _context(self, path: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         learner = self.learner
@@ -154,6 +157,9 @@ class _Emitter:
         page: str | None = None,
         module: str | None = None,
     ) -> None:
+        while when in self._instants:
+            when += dt.timedelta(milliseconds=1)
+        self._instants.add(when)
         learner = self.learner
         host = self.config.lms_host
         course_key = learner.course.course_key
