@@ -4,8 +4,10 @@ It stands in for the Open edX LMS, which cannot run here (Django, MySQL, MongoDB
 client of the LMS sees is real: an authorization-code flow with a login form, single-use codes
 bound to client and redirect URI, a token endpoint (authorization code, refresh token, client
 credentials; client authentication by HTTP Basic or form fields), JWT access tokens signed with an
-RSA key and published as a JWKS, and the JSON APIs Aspects reads (user info, the courses a user
-has staff access to, paginated, and the Course Blocks API). Shapes follow
+RSA key and published as a JWKS, opaque access tokens (what django-oauth-toolkit issues when the
+client does not ask for ``token_type=jwt``) with DOT's RFC 7662 introspection endpoint and
+revocation, and the JSON APIs Aspects reads (user info, the courses a user has staff access to,
+paginated, and the Course Blocks API). Shapes follow
 shared/notes/open-edx-lms-apis.md; every test can change the users, courses and blocks it serves.
 
 Use :func:`running_lms` (a context manager) or the fixtures in ``tests.lms.fixtures``.
@@ -35,6 +37,7 @@ from tests.support import free_port
 
 ISSUER_PATH = "/oauth2"
 JWKS_PATH = "/oauth2/jwks/"
+INTROSPECT_PATH = "/oauth2/introspect/"
 TOKEN_LIFETIME = 3600
 
 
@@ -85,6 +88,16 @@ class LMSState:
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     refresh_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)  # paths served, for assertions
+    # Token type when the request does not say (`token_type=jwt` or `bearer`). The real LMS issues
+    # opaque tokens by default; JWT here keeps the clients written before opaque tokens existed.
+    default_token_type: str = "jwt"
+    # Opaque access tokens: token -> {"client_id", "username" (None: client credentials),
+    # "scope", "expires"}. Revoking deletes the entry, as DOT deletes the token row.
+    access_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Status the introspection endpoint answers instead of working (e.g. 503), for outage tests.
+    introspection_failure: int | None = None
+    # Older DOT releases answered an unknown token with 401 {"active": false}; newer ones 200.
+    introspection_unknown_status: int = 200
 
     def add_user(self, username: str, **extra: Any) -> LMSUser:
         user = LMSUser(
@@ -108,6 +121,40 @@ class LMSState:
 
     def jwks(self) -> dict[str, Any]:
         return KeySet([self.key]).as_dict(private=False)
+
+    def issue_opaque_token(
+        self, username: str | None, client_id: str, scope: str = "", lifetime: int | None = None
+    ) -> str:
+        """An opaque access token, as DOT stores it (``username`` None: client credentials)."""
+        token = secrets.token_urlsafe(24)
+        self.access_tokens[token] = {
+            "client_id": client_id,
+            "username": username,
+            "scope": scope,
+            "expires": time.time() + (self.token_lifetime if lifetime is None else lifetime),
+        }
+        return token
+
+    def revoke(self, token: str) -> None:
+        self.access_tokens.pop(token, None)
+
+    def opaque_claims(self, token: str) -> dict[str, Any] | None:
+        """JWT-like claims of a valid opaque token (what the LMS's own APIs see), else None."""
+        data = self.access_tokens.get(token)
+        if data is None or data["expires"] < time.time():
+            return None
+        user = self.users.get(data["username"] or "")
+        claims: dict[str, Any] = {"aud": data["client_id"], "exp": int(data["expires"])}
+        if user is None:
+            claims.update(grant_type="client-credentials", sub=data["client_id"])
+        else:
+            claims.update(
+                grant_type="authorization_code",
+                preferred_username=user.username,
+                administrator=user.administrator,
+                superuser=user.superuser,
+            )
+        return claims
 
 
 def _claims(
@@ -231,13 +278,19 @@ def build_app(state: LMSState) -> FastAPI:
         return client
 
     def token_response(
-        request: Request, client: LMSClient, user: LMSUser | None, scope: str
+        request: Request, client: LMSClient, user: LMSUser | None, scope: str, token_type: str
     ) -> dict[str, Any]:
-        claims = _claims(state, user, client.client_id, scope, base_url(request))
-        token = jwt.encode({"alg": "RS256", "kid": state.key.thumbprint()}, claims, state.key)
+        if (token_type or state.default_token_type).lower() == "jwt":
+            claims = _claims(state, user, client.client_id, scope, base_url(request))
+            token = jwt.encode({"alg": "RS256", "kid": state.key.thumbprint()}, claims, state.key)
+            kind = "JWT"
+        else:
+            username = user.username if user is not None else None
+            token = state.issue_opaque_token(username, client.client_id, scope)
+            kind = "Bearer"
         response: dict[str, Any] = {
             "access_token": token,
-            "token_type": "JWT",
+            "token_type": kind,
             "expires_in": state.token_lifetime,
             "scope": scope,
         }
@@ -257,6 +310,7 @@ def build_app(state: LMSState) -> FastAPI:
         form = {key: str(value) for key, value in (await request.form()).items()}
         client = authenticate_client(request, form)
         grant = form.get("grant_type")
+        token_type = form.get("token_type", "")
         if grant == "authorization_code":
             grant_data = state.codes.pop(form.get("code", ""), None)  # single use
             if (
@@ -267,26 +321,72 @@ def build_app(state: LMSState) -> FastAPI:
             ):
                 return JSONResponse({"error": "invalid_grant"}, 400)
             user = state.users[grant_data["username"]]
-            return token_response(request, client, user, grant_data["scope"])
+            return token_response(request, client, user, grant_data["scope"], token_type)
         if grant == "refresh_token":
             grant_data = state.refresh_tokens.pop(form.get("refresh_token", ""), None)
             if grant_data is None or grant_data["client_id"] != client.client_id:
                 return JSONResponse({"error": "invalid_grant"}, 400)
             user = state.users[grant_data["username"]]
-            return token_response(request, client, user, grant_data["scope"])
+            return token_response(request, client, user, grant_data["scope"], token_type)
         if grant == "client_credentials":
-            return token_response(request, client, None, form.get("scope", ""))
+            return token_response(request, client, None, form.get("scope", ""), token_type)
         return JSONResponse({"error": "unsupported_grant_type"}, 400)
 
     @app.get(JWKS_PATH)
     def jwks() -> dict[str, Any]:
         return state.jwks()
 
+    @app.api_route(INTROSPECT_PATH, methods=["GET", "POST"])
+    async def introspect(request: Request) -> Any:
+        """RFC 7662 as DOT answers it. The caller is a confidential client (HTTP Basic or form
+        credentials) or holds a token with the `introspection` scope."""
+        form = {key: str(value) for key, value in (await request.form()).items()}
+        form.update(request.query_params)
+        scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer":
+            data = state.access_tokens.get(bearer)
+            if (
+                data is None
+                or data["expires"] < time.time()
+                or "introspection" not in data["scope"].split()
+            ):
+                raise HTTPException(403, "token lacks the introspection scope")
+        else:
+            authenticate_client(request, form)
+        if state.introspection_failure is not None:
+            return JSONResponse({"detail": "unavailable"}, state.introspection_failure)
+        data = state.access_tokens.get(form.get("token", ""))
+        if data is None:
+            return JSONResponse({"active": False}, state.introspection_unknown_status)
+        if data["expires"] < time.time():
+            return JSONResponse({"active": False})
+        answer: dict[str, Any] = {
+            "active": True,
+            "scope": data["scope"],
+            "exp": int(data["expires"]),
+            "client_id": data["client_id"],
+        }
+        if data["username"] is not None:
+            answer["username"] = data["username"]
+        return answer
+
+    @app.post("/oauth2/revoke_token/")
+    async def revoke_token(request: Request) -> Any:
+        form = {key: str(value) for key, value in (await request.form()).items()}
+        client = authenticate_client(request, form)
+        data = state.access_tokens.get(form.get("token", ""))
+        if data is not None and data["client_id"] == client.client_id:
+            state.revoke(form["token"])
+        return JSONResponse({})
+
     def bearer_claims(request: Request) -> dict[str, Any]:
-        """Claims of a valid access token; the LMS accepts `Bearer` and `JWT` schemes."""
+        """Claims of a valid access token (JWT or opaque); `Bearer` and `JWT` schemes."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() not in ("bearer", "jwt") or not token:
             raise HTTPException(401, "authentication credentials were not provided")
+        opaque = state.opaque_claims(token) if scheme.lower() == "bearer" else None
+        if opaque is not None:
+            return opaque
         try:
             decoded = jwt.decode(token, state.key)
         except (JoseError, ValueError):
@@ -430,6 +530,10 @@ class RunningLMS:
     @property
     def issuer(self) -> str:
         return self.url + ISSUER_PATH
+
+    @property
+    def introspection_url(self) -> str:
+        return self.url + INTROSPECT_PATH
 
 
 @contextmanager

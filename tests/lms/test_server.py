@@ -165,3 +165,99 @@ def test_forged_token_is_refused(lms: RunningLMS) -> None:
     forged = jwt.encode({"alg": "RS256"}, {"preferred_username": "admin", "exp": 2**40}, other.key)
     answer = httpx.get(lms.url + "/api/user/v1/me", headers={"Authorization": f"Bearer {forged}"})
     assert answer.status_code == 401
+
+
+def _opaque_login(lms: RunningLMS, username: str) -> str:
+    """The authorization-code flow without ``token_type=jwt``, as DOT answers by default."""
+    lms.state.default_token_type = "bearer"
+    lms.state.clients[CLIENT_ID].redirect_uris.append(REDIRECT)
+    with httpx.Client(base_url=lms.url) as http:
+        answer = http.post(
+            "/oauth2/authorize/",
+            data={
+                "client_id": CLIENT_ID,
+                "redirect_uri": REDIRECT,
+                "scope": "profile",
+                "username": username,
+                "password": f"{username}-password",
+            },
+        )
+        code = re.search(r"code=([^&]+)", answer.headers["location"]).group(1)
+        token = http.post(
+            "/oauth2/access_token/",
+            data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT},
+            auth=(CLIENT_ID, CLIENT_SECRET),
+        ).json()
+    assert token["token_type"] == "Bearer"
+    assert token["access_token"].count(".") != 2, "an opaque token, not a JWT"
+    return str(token["access_token"])
+
+
+def test_opaque_tokens_are_introspected_like_dot(lms: RunningLMS) -> None:
+    token = _opaque_login(lms, "instructor_a")
+    # The LMS's own APIs accept it.
+    assert _staff_courses_bearer(lms, token, "instructor_a") == [COURSE_A, COURSE_C]
+    # Introspection needs an authenticated client.
+    anonymous = httpx.post(lms.introspection_url, data={"token": token})
+    assert anonymous.status_code == 401
+    answer = httpx.post(
+        lms.introspection_url, data={"token": token}, auth=(CLIENT_ID, CLIENT_SECRET)
+    )
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["active"] is True
+    assert body["username"] == "instructor_a"
+    assert body["client_id"] == CLIENT_ID
+    assert body["scope"] == "profile"
+    assert body["exp"] > 0
+    unknown = httpx.post(
+        lms.introspection_url, data={"token": "nope"}, auth=(CLIENT_ID, CLIENT_SECRET)
+    )
+    assert unknown.json() == {"active": False}
+    # Revoked by its client: inactive, and the LMS APIs refuse it.
+    revoked = httpx.post(
+        lms.url + "/oauth2/revoke_token/", data={"token": token}, auth=(CLIENT_ID, CLIENT_SECRET)
+    )
+    assert revoked.status_code == 200
+    again = httpx.post(
+        lms.introspection_url, data={"token": token}, auth=(CLIENT_ID, CLIENT_SECRET)
+    )
+    assert again.json() == {"active": False}
+    me = httpx.get(lms.url + "/api/user/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 401
+
+
+def test_introspection_of_expired_and_client_credentials_tokens(lms: RunningLMS) -> None:
+    expired = lms.state.issue_opaque_token("learner", CLIENT_ID, lifetime=-1)
+    service = lms.state.issue_opaque_token(None, CLIENT_ID, "read")
+    auth = (CLIENT_ID, CLIENT_SECRET)
+    assert httpx.post(lms.introspection_url, data={"token": expired}, auth=auth).json() == {
+        "active": False
+    }
+    body = httpx.post(lms.introspection_url, data={"token": service}, auth=auth).json()
+    assert body["active"] is True
+    assert "username" not in body
+    # A bearer token with the introspection scope may introspect too; one without may not.
+    inspector = lms.state.issue_opaque_token(None, CLIENT_ID, "introspection")
+    by_token = httpx.post(
+        lms.introspection_url,
+        data={"token": service},
+        headers={"Authorization": f"Bearer {inspector}"},
+    )
+    assert by_token.json()["active"] is True
+    refused = httpx.post(
+        lms.introspection_url,
+        data={"token": service},
+        headers={"Authorization": f"Bearer {service}"},
+    )
+    assert refused.status_code == 403
+
+
+def _staff_courses_bearer(lms: RunningLMS, token: str, username: str) -> list[str]:
+    page = httpx.get(
+        lms.url + "/api/courses/v1/courses/",
+        params={"permissions": "staff", "username": username, "page_size": 10},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert page.status_code == 200, page.text
+    return [course["id"] for course in page.json()["results"]]

@@ -7,6 +7,10 @@ claims ``iss`` (exact), ``aud`` (one of ``api.jwt_audiences``), ``exp`` (require
 (``administrator``) see every course; anyone else sees the courses the LMS lists as theirs with
 ``?permissions=staff&username=`` (cached per user ``api.courses_cache_seconds``); nobody else
 sees anything.
+
+Opaque tokens (``api.bearer_tokens`` = ``introspection`` or ``both``) are checked by asking the
+LMS (aspects.api.introspection); the caller then gets the course roles the LMS lists for the
+token's user, exactly as for a JWT (the introspection answer carries no global-staff flag).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from aspects.api.errors import ApiError
+from aspects.api.introspection import TokenIntrospector
 from aspects.api.keys import ApiKey
 from aspects.api.settings import ApiSettings
 
@@ -89,6 +94,7 @@ class LMSAuthority:
         self._jwks_url = settings.jwks_url or f"{root}/oauth2/jwks/"
         self._courses_url = root + settings.courses_path
         self._http = http or httpx.Client(timeout=settings.lms_timeout_seconds)
+        self._introspector = TokenIntrospector(settings, self._http)
         self._keys: KeySet | None = None
         self._keys_at = float("-inf")
         self._lock = threading.Lock()
@@ -149,8 +155,12 @@ class LMSAuthority:
 
     # -- access ----------------------------------------------------------------------------
 
-    def staff_courses(self, username: str, token: str) -> frozenset[str]:
-        """Courses the LMS says ``username`` has staff access to (cached per user)."""
+    def staff_courses(self, username: str, token: str, scheme: str = "JWT") -> frozenset[str]:
+        """Courses the LMS says ``username`` has staff access to (cached per user).
+
+        Asked with the caller's own token; ``scheme`` is ``JWT`` for a JWT, ``Bearer`` for an
+        opaque token (the LMS reads each under its own authentication class).
+        """
         cached = self._courses.get(username)
         if (
             cached is not None
@@ -164,7 +174,7 @@ class LMSAuthority:
         while url and pages < 1000:
             try:
                 response = self._http.get(
-                    url, params=params, headers={"Authorization": f"JWT {token}"}
+                    url, params=params, headers={"Authorization": f"{scheme} {token}"}
                 )
             except httpx.HTTPError as error:
                 raise ApiError(503, "lms_unavailable", f"cannot ask the LMS: {error}") from None
@@ -185,8 +195,19 @@ class LMSAuthority:
         self._courses[username] = (time.monotonic(), courses)
         return courses
 
+    def _is_jwt(self, token: str) -> bool:
+        mode = self._settings.bearer_tokens
+        if mode != "both":
+            return mode == "jwt"
+        try:
+            return token.count(".") == 2 and "alg" in _header(token)
+        except ValueError:
+            return False
+
     def caller(self, token: str, retirement_users: list[str]) -> Caller:
         """The caller a valid LMS token stands for."""
+        if not self._is_jwt(token):
+            return self._introspected_caller(token, retirement_users)
         claims = self.claims(token)
         username = claims.get("preferred_username")
         if claims.get("grant_type") == "client-credentials" or not username:
@@ -198,3 +219,17 @@ class LMSAuthority:
             return Caller(f"user:{username}", all_courses=True, pii=True, erase=erase)
         courses = self.staff_courses(username, token)
         return Caller(f"user:{username}", courses=courses, pii=True, erase=erase)
+
+    def _introspected_caller(self, token: str, retirement_users: list[str]) -> Caller:
+        if not self._settings.jwt_audiences:
+            raise _unauthorized("bearer tokens are not accepted here (api.jwt_audiences unset)")
+        found = self._introspector.introspect(token)
+        if found.username is None:
+            return Caller(f"client:{found.client_id}", erase=found.client_id in retirement_users)
+        courses = self.staff_courses(found.username, token, scheme="Bearer")
+        return Caller(
+            f"user:{found.username}",
+            courses=courses,
+            pii=True,
+            erase=found.username in retirement_users,
+        )

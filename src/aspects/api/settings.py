@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Literal, Self
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
 
 
 class ApiSettings(BaseModel):
@@ -21,8 +23,38 @@ class ApiSettings(BaseModel):
     jwt_audiences: list[str] = Field(
         default_factory=list,
         description=(
-            "Accepted `aud` values of LMS JWTs (the OAuth2 client ids of the applications "
-            "allowed to call the API). Empty: bearer JWTs are refused, only API keys work."
+            "The OAuth2 client ids of the LMS applications allowed to call the API: the `aud` of "
+            "a JWT, the `client_id` of an introspected opaque token. Empty: bearer tokens are "
+            "refused, only API keys work."
+        ),
+    )
+    bearer_tokens: Literal["jwt", "introspection", "both"] = Field(
+        default="jwt",
+        description=(
+            "How LMS bearer tokens are checked: `jwt` (signature against the LMS's keys), "
+            "`introspection` (RFC 7662: ask the LMS, for the opaque tokens django-oauth-toolkit "
+            "issues by default), or `both` (JWT-shaped tokens as JWTs, others introspected)."
+        ),
+    )
+    introspection_url: str | None = Field(
+        default=None,
+        description="The LMS's RFC 7662 endpoint. Unset: <lms_url>/oauth2/introspect/.",
+    )
+    introspection_client_id: str | None = Field(
+        default=None,
+        description=(
+            "OAuth2 client (confidential, of the LMS) that authenticates the introspection "
+            "calls; required when bearer_tokens introspects."
+        ),
+    )
+    introspection_client_secret: SecretStr | None = Field(default=None, description="Its secret.")
+    introspection_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description=(
+            "How long an active token's introspection is reused (never past the token's own "
+            "expiry): a revoked token keeps working this long at most. Inactive answers are "
+            "not cached."
         ),
     )
     jwks_url: str | None = Field(
@@ -66,3 +98,14 @@ class ApiSettings(BaseModel):
     )
     page_size: int = Field(default=1000, ge=1, description="Rows per page when none is asked.")
     max_page_size: int = Field(default=10_000, ge=1, description="Largest page a caller may ask.")
+
+    @model_validator(mode="after")
+    def _introspection_client(self) -> Self:
+        if self.bearer_tokens != "jwt" and not (
+            self.introspection_client_id and self.introspection_client_secret
+        ):
+            raise ValueError(
+                "bearer_tokens introspects: set introspection_client_id and "
+                "introspection_client_secret (an OAuth2 client of the LMS)"
+            )
+        return self
