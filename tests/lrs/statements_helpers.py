@@ -68,6 +68,12 @@ def module_store(chdb_client: Client, chdb_dir: Path) -> Iterator[tuple[Client, 
 def lrs_store(module_store: tuple[Client, StoreSettings]) -> tuple[Client, StoreSettings]:
     """The module's database with the tables the LRS writes emptied."""
     client, settings = module_store
-    for table in ("xapi_statements", "lrs_statements", "lrs_attachments", "lrs_activities"):
+    for table in (
+        "xapi_statements",
+        "lrs_statements",
+        "lrs_attachments",
+        "lrs_activities",
+        "lrs_raw_copy",
+    ):
         client.command(f"TRUNCATE TABLE IF EXISTS {settings.database}.{table}")
     return client, settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,9 +64,14 @@ def test_post_then_get_sets_lrs_properties_and_lands_in_raw_table(
     assert got.headers["X-Experience-API-Version"] == "1.0.3"
     assert "X-Experience-API-Consistent-Through" in got.headers
     assert "Last-Modified" in got.headers
-    rows = store.query(
-        f"SELECT source, verb_id, statement FROM {store_settings.database}.xapi_statements"
-    ).result_rows
+    # The raw table gets it from the background copy (lrs.copy_interval_seconds, 0.5 s).
+    rows: list[Any] = []
+    deadline = time.monotonic() + 5
+    while not rows and time.monotonic() < deadline:
+        time.sleep(0.05)
+        rows = store.query(
+            f"SELECT source, verb_id, statement FROM {store_settings.database}.xapi_statements"
+        ).result_rows
     assert [(row[0], row[1]) for row in rows] == [("lrs", sent["verb"]["id"])]
     assert orjson.loads(rows[0][2]) == body
 

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aspects.lrs import about, activities, agents
 from aspects.lrs.documents import router as documents_router
+from aspects.lrs.statements.copier import RawCopier
 from aspects.lrs.statements.prepare import format_time
 from aspects.lrs.statements.routes import XAPIError
 from aspects.lrs.statements.routes import router as statements_router
@@ -262,7 +263,16 @@ def create_app(
     # A second connection lets the writer store the LRS's own tables while the raw INSERT runs
     # (separate chDB connections of one process run in parallel; one connection serialises).
     side_client = open_client(settings.store, settings.data_dir)
-    writer = StatementWriter(store_client, settings.store.database, side_client=side_client)
+    # The copy into the raw table runs on its own connection, beside the requests' commits.
+    copier = RawCopier(
+        open_client(settings.store, settings.data_dir),
+        settings.store.database,
+        name=settings.lrs.instance,
+        interval=settings.lrs.copy_interval_seconds,
+    )
+    writer = StatementWriter(
+        store_client, settings.store.database, side_client=side_client, copier=copier
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -38,3 +38,21 @@ class LRSSettings(BaseModel):
             "400 they get, and /about). xAPI 1.0.3 clients expect 1.0.3, 2.0 clients 2.0.0."
         ),
     )
+    instance: str = Field(
+        default="lrs",
+        min_length=1,
+        description=(
+            "Name under which this LRS process records how far it has copied its statements "
+            "into the raw table (resumed after a restart). Several LRS processes sharing one "
+            "store need distinct names."
+        ),
+    )
+    copy_interval_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description=(
+            "How often the LRS copies newly stored statements into the raw table, where the "
+            "report views run (reports see an LRS statement within about this long)."
+        ),
+    )

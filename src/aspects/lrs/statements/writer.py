@@ -4,9 +4,13 @@ An INSERT into chDB costs ~10 ms whatever its size up to ~1,000 rows, so one INS
 caps the LRS near 10k statements/s. Requests hand their statements to :class:`StatementWriter`
 and wait; a single worker takes everything queued, checks ids against the store (same content =
 no-op, different content = 409 for that request only, which then stores nothing), stamps
-``stored`` in commit order, inserts the raw rows (``aspects.store.statements``) and the LRS index
-rows, then answers every waiting request. The worker is also the only place that assigns
-``stored``, which makes ``X-Experience-API-Consistent-Through`` exact.
+``stored`` in commit order, inserts the LRS's rows (``lrs_statements``, its source of truth, and
+the attachment and activity tables), then answers every waiting request. The worker is also the
+only place that assigns ``stored``, which makes ``X-Experience-API-Consistent-Through`` exact.
+
+The raw table (``xapi_statements``, where the report views run) is written after the answer, in
+large batches, by :class:`~aspects.lrs.statements.copier.RawCopier` (see there: nothing is lost
+on a crash).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 import orjson
 from clickhouse_connect.driver.client import Client
 
+from aspects.lrs.statements.copier import RawCopier
 from aspects.lrs.statements.prepare import (
     INDEX_COLUMNS,
     Incoming,
@@ -32,7 +37,7 @@ from aspects.lrs.statements.prepare import (
     index_row,
     stored_statement,
 )
-from aspects.store.statements import StatementRow, insert_statements, without_erased
+from aspects.store.statements import StatementRow, without_erased
 
 SOURCE = "lrs"
 _MICROSECOND = timedelta(microseconds=1)
@@ -70,8 +75,10 @@ class StatementWriter:
         database: str,
         max_rows: int = 20_000,
         side_client: Client | None = None,
+        copier: RawCopier | None = None,
     ) -> None:
         self._client = client
+        self._copier = copier if copier is not None else RawCopier(client, database)
         self._side_client = side_client
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lrs-side-insert")
         self._known_definitions: set[tuple[str, str]] = set()
@@ -87,15 +94,27 @@ class StatementWriter:
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:
+        # Stamp after every statement already stored (the clock may have gone back since), so
+        # the copier's windows keep covering everything this writer commits.
+        newest = self._copier.resume()
+        with self._lock:
+            self._last_stored = max(self._last_stored, newest)
         self._wake = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._run())
+        self._copier.start()
 
     async def stop(self) -> None:
+        """Stop taking requests, then copy what the raw table still lacks."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self._copier.stop()
+
+    @property
+    def copier(self) -> RawCopier:
+        return self._copier
 
     # -- API -------------------------------------------------------------------------------
 
@@ -214,14 +233,15 @@ class StatementWriter:
                 accepted = [pair for pair, flag in zip(accepted, keep, strict=True) if flag]
             side = self._side_rows(accepted, statements, base)
             if self._side_client is None:
-                self._insert_side(self._client, index, *side)
-                insert_statements(self._client, self._database, kept_rows)
+                self._insert_side(self._client, *side)
+                self._insert_index(index)
             else:
-                # Two connections: the raw INSERT (with the report views attached) and the LRS
-                # tables are written at the same time.
-                pending = self._pool.submit(self._insert_side, self._side_client, index, *side)
-                insert_statements(self._client, self._database, kept_rows)
+                # Two connections: lrs_statements and the attachment / activity tables are
+                # written at the same time.
+                pending = self._pool.submit(self._insert_side, self._side_client, *side)
+                self._insert_index(index)
                 pending.result()
+            self._copier.committed(base + _MICROSECOND * (len(raw) - 1))
             self._known_definitions.update(key for key in side[1])
             if len(self._known_definitions) > 100_000:
                 self._known_definitions.clear()
@@ -248,10 +268,15 @@ class StatementWriter:
                     definitions[key] = [activity_id, digest, body.decode(), base]
         return attachments, definitions
 
+    def _insert_index(self, index: list[list[Any]]) -> None:
+        if index:
+            self._client.insert(
+                f"{self._database}.lrs_statements", index, column_names=INDEX_COLUMNS
+            )
+
     def _insert_side(
         self,
         client: Client,
-        index: list[list[Any]],
         attachments: dict[str, tuple[str, bytes]],
         definitions: dict[tuple[str, str], list[Any]],
     ) -> None:
@@ -270,5 +295,3 @@ class StatementWriter:
                 list(definitions.values()),
                 column_names=["activity_id", "definition_hash", "definition", "stored_time"],
             )
-        if index:
-            client.insert(f"{self._database}.lrs_statements", index, column_names=INDEX_COLUMNS)

@@ -1,0 +1,108 @@
+"""CPU time of the LRS's POST path per 100-statement request, in-process, step by step.
+
+    .venv/bin/python benchmarks/lrs_cpu.py [--requests 40] [--runs 3] [--batch 100]
+
+CPU time (``time.process_time``: every thread of the process, chDB's included) rather than
+wall time, so that the figures mean something on a machine other work loads. Steps:
+
+- ``receive``: body bytes -> validated, prepared statements (``statements_from``);
+- ``commit``: the group-commit writer storing one request (id check, LRS tables, and whatever
+  else the writer does synchronously);
+- ``copy``: the background copy of those statements into the raw table (with its report views),
+  measured over the whole run and divided per request (it runs in large batches).
+
+Runs in its own process on a fresh embedded store (chDB allows one data directory per process).
+Prints the median over ``--runs`` of each step's median per request, and the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+from lrs_common import make_statement
+
+from aspects.lrs.statements.receive import statements_from
+from aspects.lrs.statements.writer import Batch, StatementWriter
+from aspects.store.client import open_client
+from aspects.store.migrate import migrate
+from aspects.store.settings import StoreSettings
+
+AUTHORITY = {"objectType": "Agent", "account": {"homePage": "https://lrs.example.org", "name": "b"}}
+
+
+def one_run(
+    client: object, database: str, requests: int, batch: int, seed: int
+) -> dict[str, float]:
+    writer = StatementWriter(client, database)  # type: ignore[arg-type]
+    copier = getattr(writer, "copier", None)
+    if copier is not None:
+        copier.resume()
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    bodies = [
+        orjson.dumps([make_statement(seed + r * batch + i, now) for i in range(batch)])
+        for r in range(requests)
+    ]
+    receive: list[float] = []
+    commit: list[float] = []
+    for body in bodies:
+        started = time.process_time()
+        items, _ = statements_from("application/json", body, "1.0.3")
+        middle = time.process_time()
+        writer._commit([Batch(items, AUTHORITY, "1.0.3")])
+        ended = time.process_time()
+        receive.append((middle - started) * 1000)
+        commit.append((ended - middle) * 1000)
+    copy = 0.0
+    if copier is not None:
+        started = time.process_time()
+        copier.copy_pending()
+        copy = (time.process_time() - started) * 1000 / requests
+    return {
+        "receive": statistics.median(receive),
+        "commit": statistics.median(commit),
+        "copy": copy,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=100)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="lrs-cpu-") as directory:
+        settings = StoreSettings(path=Path(directory), database="bench")
+        client = open_client(settings, Path(directory))
+        migrate(client, settings)
+        # Warm up (first INSERTs into fresh tables are slower).
+        one_run(client, "bench", 5, args.batch, 0)
+        results = []
+        for run in range(args.runs):
+            figures = one_run(client, "bench", args.requests, args.batch, (run + 1) * 10_000_000)
+            results.append(figures)
+            print(
+                f"run={run + 1} " + " ".join(f"{k}={v:.1f}ms" for k, v in figures.items()),
+                flush=True,
+            )
+        medians = {k: statistics.median(r[k] for r in results) for k in results[0]}
+        total = sum(medians.values())
+        print(
+            f"median CPU ms per {args.batch}-statement request: "
+            + " ".join(f"{k}={v:.1f}" for k, v in medians.items())
+            + f" total={total:.1f} -> {args.batch * 1000 / total:,.0f} statements per CPU-second"
+            + f" load={os.getloadavg()}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""SQL of the statements resource, one named file per query."""
