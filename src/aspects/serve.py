@@ -181,6 +181,15 @@ def start_ingest(settings: Settings, client: Client, site: Site) -> None:
     site.services.append(Service(f"live ingest of {paths}", None, stop))
 
 
+def start_retention(settings: Settings, site: Site) -> None:
+    """Sweep the ingest's dead letters and queue by age (ClickHouse tables expire by TTL)."""
+    from aspects.privacy.retention import start_sweeper
+
+    sweeper = start_sweeper(settings)
+    if sweeper is not None:
+        site.services.append(Service("retention sweep", None, sweeper.stop))
+
+
 def start_dashboards(settings: Settings, site: Site, log_file: Path | None) -> None:
     """Superset under gunicorn; `aspects dashboards init` must have run."""
     from aspects.dashboards.superset import start
@@ -220,6 +229,7 @@ def start_site(
             start_endpoint(settings, site)
         start_lrs(settings, client, site)
         start_ingest(settings, client, site)
+        start_retention(settings, site)
         if dashboards:
             if init_dashboards:
                 from aspects.dashboards.superset import init

@@ -8,10 +8,10 @@ from rich.console import Console
 from rich.table import Table
 
 from aspects.cli.common import get_settings
-from aspects.privacy.retention import apply_pii_retention
 from aspects.privacy.service import erase_learner
 from aspects.privacy.subject import Subject, SubjectError, resolve
 from aspects.store.client import open_client
+from aspects.store.migrate import apply_retention
 
 
 @click.group()
@@ -86,10 +86,24 @@ def ids(ctx: click.Context, users: tuple[str, ...]) -> None:
 @click.option("--now", "materialize", is_flag=True, help="Also expire existing rows now.")
 @click.pass_context
 def retention(ctx: click.Context, materialize: bool) -> None:
-    """Apply privacy.pii_retention_days to the PII tables (run after `aspects db migrate`)."""
+    """Apply the retention settings now: TTLs (set by every migrate anyway) and the ingest sweep."""
+    from aspects.privacy.retention import materialize as materialize_now
+    from aspects.privacy.retention import sweep_ingest
+
     settings = get_settings(ctx)
-    client = open_client(settings.store, settings.data_dir)
-    days = settings.privacy.pii_retention_days
-    tables = apply_pii_retention(client, settings.store, days, materialize=materialize)
-    what = f"{days} days" if days is not None else "no limit"
-    click.echo(f"PII retention {what} on: {', '.join(tables) or 'no PII table yet'}")
+    store = settings.store
+    client = open_client(store, settings.data_dir)
+    tables = (materialize_now if materialize else apply_retention)(client, store)
+    swept = sweep_ingest(settings)
+
+    def days(value: int | None) -> str:
+        return f"{value} days" if value is not None else "no limit"
+
+    click.echo(
+        f"retention {days(store.retention_days)}, PII retention "
+        f"{days(store.pii_retention_days)} on: {', '.join(tables) or 'no table yet'}"
+    )
+    click.echo(
+        f"ingest: {swept.dead_letters} dead letters, {swept.queued_forwards} queued forwards "
+        "deleted"
+    )

@@ -18,7 +18,7 @@ from pathlib import Path
 from clickhouse_connect.driver.client import Client
 
 from aspects.errors import ConfigError
-from aspects.store.migrate import render
+from aspects.store.migrate import apply_retention, render
 from aspects.store.settings import StoreSettings
 
 TABLE = "user_pii"
@@ -38,6 +38,7 @@ def ensure_pii_table(client: Client, store: StoreSettings, pii_enabled: bool) ->
     sql = (resources.files("aspects.courses.sql") / "user_pii.sql").read_text(encoding="utf-8")
     for statement in render(sql, store):
         client.command(statement)
+    apply_retention(client, store)  # its PII retention TTL from the start (docs/privacy.md)
 
 
 def pii_table_exists(client: Client, database: str) -> bool:

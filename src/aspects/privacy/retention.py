@@ -1,79 +1,145 @@
-"""Retention of personal data (PII tables), separate from the statements' retention.
+"""Retention everywhere: ClickHouse TTLs, and a sweep of the SQL stores that have none.
 
-``store.retention_days`` applies to the raw and derived tables (``-- aspects:retention`` lines,
-aspects.store.migrate). PII tables (usernames, emails, names) declare themselves with a line
-``-- aspects:pii-retention <table> <time column>`` in their migration and follow
-``privacy.pii_retention_days`` instead, usually much shorter. Both are ClickHouse TTLs: rows
-expire in the background as parts merge, and ``materialize=True`` forces it now.
+In ClickHouse every table that holds statements or rows derived from them declares
+``-- aspects:retention <table> <time>`` in a migration and follows ``store.retention_days``; the
+PII tables declare ``-- aspects:pii-retention`` and follow ``store.pii_retention_days``. Both are
+TTLs, set by aspects.store.migrate.apply_retention on every migrate (so at every start of
+`aspects serve`) and when the PII table is created: rows expire as parts merge, with no process
+of ours running. :func:`materialize` forces it now.
+
+The ingest's dead letters and forwarding queue live in a SQL database (SQLite by default,
+aspects.ingest.state), which has no TTL: :func:`sweep_ingest` deletes what is older than the
+retention, and `aspects serve` runs it every ``privacy.retention_sweep_seconds``
+(:class:`RetentionSweeper`). Dead letters are raw tracking-log lines with usernames in clear, so
+they follow the shorter of the two retentions; queued forwards are pseudonymous statements and
+follow ``store.retention_days``. Both are aged by when they were recorded.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from importlib import resources
+import logging
+import threading
+import time
+from dataclasses import dataclass
 
 from clickhouse_connect.driver.client import Client
+from sqlalchemy import delete, inspect
 
-from aspects.store.migrate import migrations
+from aspects.privacy.stores import existing_engine
+from aspects.settings import Settings
+from aspects.store.migrate import apply_retention, pii_retention_tables, retention_tables
 from aspects.store.settings import StoreSettings
 
-_PII_RETENTION = re.compile(r"^--\s*aspects:pii-retention\s+(\w+)\s+(\w+)\s*$", re.MULTILINE)
-
-
-# PII tables created outside the numbered migrations (only when PII is on), by their DDL file.
-_PII_DDL = (("aspects.courses.sql", "user_pii.sql"),)
-# Known PII tables whose DDL does not declare itself yet.
-_KNOWN = (("user_pii", "updated_at"),)
+log = logging.getLogger(__name__)
+_DAY = 86_400.0
 
 
 def pii_tables() -> list[tuple[str, str]]:
-    """Every (table, time column) declared as a PII table (migrations and PII table DDL)."""
-    found = [pair for migration in migrations() for pair in _PII_RETENTION.findall(migration.sql)]
-    for package, name in _PII_DDL:
-        text = (resources.files(package) / name).read_text(encoding="utf-8")
-        found += _PII_RETENTION.findall(text)
-    declared = {table for table, _ in found}
-    return found + [pair for pair in _KNOWN if pair[0] not in declared]
+    """Every (table, time expression) declared as a PII table."""
+    return pii_retention_tables()
 
 
-def apply_pii_retention(
-    client: Client,
-    settings: StoreSettings,
-    days: int | None,
-    *,
-    tables: Sequence[tuple[str, str]] | None = None,
-    materialize: bool = False,
-) -> list[str]:
-    """Set (``days``) or remove (None) the TTL of each existing PII table; returns their names.
+def materialize(client: Client, settings: StoreSettings) -> list[str]:
+    """Apply the retention TTLs, then expire the existing rows now (a mutation per table).
 
-    ``materialize`` applies the TTL to existing rows at once (a mutation) instead of at the
-    next merge.
+    Returns the tables handled. Without this, expired rows go at the next merges.
     """
-    db = settings.database
+    tables = apply_retention(client, settings)
+    days = {
+        **{table: settings.retention_days for table, _ in retention_tables()},
+        **{table: settings.pii_retention_days for table, _ in pii_retention_tables()},
+    }
     on_cluster = f" ON CLUSTER {settings.cluster}" if settings.cluster else ""
     suffix = "_local" if settings.cluster else ""
-    done = []
-    for table, column in tables if tables is not None else pii_tables():
-        name = f"{db}.{table}{suffix}"
-        engine = client.query(
-            "SELECT engine_full FROM system.tables "
-            "WHERE database = {db:String} AND name = {t:String}",
-            parameters={"db": db, "t": table + suffix},
-        ).result_rows
-        if not engine:
-            continue
-        if days is not None:
+    for table in tables:
+        if days.get(table) is not None:
             client.command(
-                f"ALTER TABLE {name}{on_cluster} MODIFY TTL "
-                f"toDateTime({column}) + toIntervalDay({int(days)})"
+                f"ALTER TABLE {settings.database}.{table}{suffix}{on_cluster} MATERIALIZE TTL",
+                settings={"mutations_sync": 2},
             )
-            if materialize:
-                client.command(
-                    f"ALTER TABLE {name}{on_cluster} MATERIALIZE TTL",
-                    settings={"mutations_sync": 2},
-                )
-        elif " TTL " in f" {engine[0][0]} ":
-            client.command(f"ALTER TABLE {name}{on_cluster} REMOVE TTL")
-        done.append(table)
-    return done
+    return tables
+
+
+@dataclass(frozen=True)
+class IngestSweep:
+    dead_letters: int = 0
+    queued_forwards: int = 0
+
+
+def ingest_cutoffs(store: StoreSettings, now: float) -> tuple[float | None, float | None]:
+    """(dead letters, queued forwards): delete what was recorded before these times (None: keep)."""
+    limits = [days for days in (store.retention_days, store.pii_retention_days) if days]
+    dead = now - min(limits) * _DAY if limits else None
+    queued = now - store.retention_days * _DAY if store.retention_days else None
+    return dead, queued
+
+
+def sweep_ingest(settings: Settings, now: float | None = None) -> IngestSweep:
+    """Delete expired dead letters and queued forwards from the ingest database (if it exists)."""
+    from aspects.ingest.state import dead_letters_table, queue_table
+
+    dead_before, queued_before = ingest_cutoffs(settings.store, time.time() if now is None else now)
+    if dead_before is None and queued_before is None:
+        return IngestSweep()
+    engine = existing_engine(settings.ingest.database_url, settings.data_dir / "ingest.sqlite3")
+    if engine is None:
+        return IngestSweep()
+    try:
+        if not inspect(engine).has_table(dead_letters_table.name):
+            return IngestSweep()
+        dead = queued = 0
+        with engine.begin() as connection:
+            if dead_before is not None:
+                dead = connection.execute(
+                    delete(dead_letters_table).where(dead_letters_table.c.created_at < dead_before)
+                ).rowcount
+            if queued_before is not None:
+                queued = connection.execute(
+                    delete(queue_table).where(queue_table.c.enqueued_at < queued_before)
+                ).rowcount
+        return IngestSweep(int(dead or 0), int(queued or 0))
+    finally:
+        engine.dispose()
+
+
+class RetentionSweeper:
+    """A daemon thread that runs :func:`sweep_ingest` now and every ``interval`` seconds."""
+
+    def __init__(self, settings: Settings, interval: float) -> None:
+        self._settings = settings
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name="aspects-retention-sweep", daemon=True
+        )
+        self.sweeps = 0
+
+    def start(self) -> RetentionSweeper:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                swept = sweep_ingest(self._settings)
+                if swept.dead_letters or swept.queued_forwards:
+                    log.info(
+                        "retention: deleted %d dead letters, %d queued forwards",
+                        swept.dead_letters,
+                        swept.queued_forwards,
+                    )
+            except Exception:  # a failed sweep is retried at the next interval
+                log.exception("retention sweep failed")
+            self.sweeps += 1
+            self._stop.wait(self._interval)
+
+
+def start_sweeper(settings: Settings) -> RetentionSweeper | None:
+    """The sweeper `aspects serve` runs; None when no retention is set (nothing to sweep)."""
+    if settings.store.retention_days is None and settings.store.pii_retention_days is None:
+        return None
+    return RetentionSweeper(settings, settings.privacy.retention_sweep_seconds).start()

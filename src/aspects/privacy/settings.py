@@ -6,14 +6,14 @@ from pydantic import BaseModel, Field
 
 
 class PrivacySettings(BaseModel):
-    """Erasure and the retention of personal data."""
+    """Erasure, and the retention sweep of the stores that have no TTL."""
 
-    pii_retention_days: int | None = Field(
-        default=None,
-        ge=1,
+    retention_sweep_seconds: float = Field(
+        default=3600.0,
+        gt=0,
         description=(
-            "Delete rows of the PII tables (usernames, emails, names) this many days after they "
-            "were written, separately from store.retention_days. Unset: keep while PII is on."
+            "How often `aspects serve` deletes ingest dead letters and queued forwards older "
+            "than the retention (they live in SQL databases, which have no TTL)."
         ),
     )
     erase_wait_seconds: float = Field(

@@ -20,7 +20,8 @@ from aspects.settings import Settings
 _BATCH = 1000
 
 
-def _engine(url: str | None, default_file: Path) -> Engine | None:
+def existing_engine(url: str | None, default_file: Path) -> Engine | None:
+    """An engine on the configured database, or on the default SQLite file if it exists."""
     if url:
         return create_engine(url)
     if not default_file.exists():
@@ -122,13 +123,13 @@ def _delete_ids(engine: Engine, table: object, ids: Iterable[int]) -> int:
 def erase_other_stores(settings: Settings, subject: Subject) -> ErasureReport:
     """Erase the subject from the LRS documents and the ingest database, where they exist."""
     report = ErasureReport()
-    documents = _engine(settings.lrs.database_url, settings.data_dir / "lrs.sqlite3")
+    documents = existing_engine(settings.lrs.database_url, settings.data_dir / "lrs.sqlite3")
     if documents is not None:
         try:
             report.documents = erase_documents(documents, subject)
         finally:
             documents.dispose()
-    ingest = _engine(settings.ingest.database_url, settings.data_dir / "ingest.sqlite3")
+    ingest = existing_engine(settings.ingest.database_url, settings.data_dir / "ingest.sqlite3")
     if ingest is not None:
         try:
             report.dead_letters, report.queued_forwards = erase_ingest(ingest, subject)

@@ -9,8 +9,12 @@ keep using the plain names.
 
 A line ``-- aspects:sharding <table> <expression>`` sets the Distributed table's sharding key
 (default ``rand()``); rows that must collapse together need a key of their identity.
-A line ``-- aspects:retention <table> <time column>`` declares the table's retention TTL, which
-:func:`apply_retention` sets (or removes) from the settings on every migrate.
+A line ``-- aspects:retention <table> <time expression>`` declares the table's retention TTL
+(``store.retention_days``), ``-- aspects:pii-retention <table> <time expression>`` that of a PII
+table (``store.pii_retention_days``); :func:`apply_retention` sets (or removes) them on every
+migrate. The expression is usually a column; a migration may declare a table created elsewhere
+(a PII table made on demand): it gets its TTL once it exists. Setting an unchanged TTL again is
+a no-op for ClickHouse; a new or changed one is materialized over the existing rows once.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from aspects.store.settings import StoreSettings
 
 VERSION_TABLE = "schema_migrations"
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-_RETENTION = re.compile(r"^--\s*aspects:retention\s+(\w+)\s+(\w+)\s*$", re.MULTILINE)
+_RETENTION = re.compile(r"^--\s*aspects:retention\s+(\w+)\s+(.+?)\s*$", re.MULTILINE)
+_PII_RETENTION = re.compile(r"^--\s*aspects:pii-retention\s+(\w+)\s+(.+?)\s*$", re.MULTILINE)
 _SHARDING = re.compile(r"^--\s*aspects:sharding\s+(\w+)\s+(.+?)\s*$", re.MULTILINE)
 _CREATE_TABLE = re.compile(
     r"CREATE TABLE IF NOT EXISTS (?P<db>\w+)\.(?P<name>\w+)(?P<rest>.*?)"
@@ -43,8 +48,13 @@ class Migration:
 
     @property
     def retention(self) -> list[tuple[str, str]]:
-        """(table, time column) pairs this migration declares for the retention TTL."""
+        """(table, time expression) pairs this migration declares for the retention TTL."""
         return _RETENTION.findall(self.sql)
+
+    @property
+    def pii_retention(self) -> list[tuple[str, str]]:
+        """(table, time expression) pairs this migration declares for the PII retention TTL."""
+        return _PII_RETENTION.findall(self.sql)
 
 
 def migrations() -> list[Migration]:
@@ -155,16 +165,32 @@ def migrate(client: Client, settings: StoreSettings, target: int | None = None) 
 
 
 def retention_tables() -> list[tuple[str, str]]:
-    """Every (table, time column) that follows the retention setting."""
+    """Every (table, time expression) that follows the retention setting."""
     return [pair for migration in migrations() for pair in migration.retention]
 
 
-def apply_retention(client: Client, settings: StoreSettings) -> None:
-    """Set each declared table's TTL from ``retention_days``, or remove it when unset."""
+def pii_retention_tables() -> list[tuple[str, str]]:
+    """Every (table, time expression) that follows the PII retention setting."""
+    return [pair for migration in migrations() for pair in migration.pii_retention]
+
+
+def apply_retention(client: Client, settings: StoreSettings) -> list[str]:
+    """Set each declared table's TTL from the settings, or remove it when unset.
+
+    Returns the tables that exist and were handled (the others get theirs once created).
+    """
+    done = _apply_ttl(client, settings, retention_tables(), settings.retention_days)
+    return done + _apply_ttl(client, settings, pii_retention_tables(), settings.pii_retention_days)
+
+
+def _apply_ttl(
+    client: Client, settings: StoreSettings, tables: list[tuple[str, str]], days: int | None
+) -> list[str]:
     db = settings.database
     on_cluster = f" ON CLUSTER {settings.cluster}" if settings.cluster else ""
     suffix = "_local" if settings.cluster else ""
-    for table, column in retention_tables():
+    done = []
+    for table, column in tables:
         exists = client.command(
             "SELECT count() FROM system.tables WHERE database = {db:String} AND name = {t:String}",
             parameters={"db": db, "t": table + suffix},
@@ -178,10 +204,12 @@ def apply_retention(client: Client, settings: StoreSettings) -> None:
                 parameters={"db": db, "t": table + suffix},
             )
         )
-        if settings.retention_days is not None:
+        if days is not None:
             client.command(
                 f"ALTER TABLE {db}.{table}{suffix}{on_cluster} MODIFY TTL "
-                f"toDateTime({column}) + toIntervalDay({settings.retention_days})"
+                f"toDateTime({column}) + toIntervalDay({int(days)})"
             )
         elif has_ttl:
             client.command(f"ALTER TABLE {db}.{table}{suffix}{on_cluster} REMOVE TTL")
+        done.append(table)
+    return done

@@ -36,8 +36,18 @@ class StoreSettings(BaseModel):
         default=None,
         ge=1,
         description=(
-            "Delete statements (and rows derived from them) older than this many days, "
-            "by emission time. Unset: keep forever."
+            "Delete statements (raw, the LRS's own tables, every table derived from them) older "
+            "than this many days, by emission time; `aspects serve` also sweeps ingest dead "
+            "letters and forwarding queues by age. Unset: keep forever."
+        ),
+    )
+    pii_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Delete rows of the PII tables (usernames, emails, names) this many days after they "
+            "were written, separately from retention_days (a TTL, set on every migrate and when "
+            "the PII table is created). Unset: keep while PII is on."
         ),
     )
     endpoint_host: str = Field(

@@ -1,0 +1,21 @@
+-- Retention for the tables that had none (docs/privacy.md): the LRS's own tables follow
+-- store.retention_days like the raw table, and the PII table follows store.pii_retention_days.
+-- Declarations only (no DDL): aspects.store.migrate.apply_retention sets the TTLs on every
+-- migrate, and on a table declared here but created later (user_pii, made only when PII is on)
+-- as soon as it is created.
+--
+-- lrs_statements: by the statement's own timestamp, as the raw table (emission_time), so that the
+-- LRS never serves a statement the raw table has expired; but never later than its stored time
+-- (a far-future timestamp must not keep it forever), and by the stored time when the timestamp
+-- cannot be read. Measured: the expression adds no measurable insert CPU (ClickHouse computes a
+-- part's TTL range once per insert; 500k rows, chDB 26.9, median of 3).
+-- aspects:retention lrs_statements least(stored_time, ifNull(parseDateTime64BestEffortOrNull(JSONExtractString(statement, 'timestamp'), 6, 'UTC'), stored_time))
+-- Attachment bodies and activity definitions carry no timestamp of their own: by when they were
+-- (last) stored. A body or definition sent again is stored again and lives on.
+-- aspects:retention lrs_attachments stored_time
+-- aspects:retention lrs_activities stored_time
+-- aspects:pii-retention user_pii updated_at
+--
+-- Deliberately without retention: privacy_tombstones (must outlive every log that could be
+-- replayed), api_keys, courses / course_blocks (no personal data), schema_migrations and the
+-- LRS's copy checkpoint lrs_raw_copy (bookkeeping, no personal data).
