@@ -91,11 +91,8 @@ def test_lrs_statements_and_documents_are_erased_and_do_not_come_back(
 ) -> None:
     url, auth, settings = lrs
     gone, other = str(uuid.uuid4()), str(uuid.uuid4())
-    posted = httpx.post(
-        f"{url}/statements",
-        json=[_statement(gone), _statement(other, instructor=gone), _statement(other)],
-        headers=auth,
-    )
+    posted_statements = [_statement(gone), _statement(other, instructor=gone), _statement(other)]
+    posted = httpx.post(f"{url}/statements", json=posted_statements, headers=auth)
     assert posted.status_code == 200, posted.text
     state = {
         "activityId": ACTIVITY,
@@ -108,17 +105,43 @@ def test_lrs_statements_and_documents_are_erased_and_do_not_come_back(
     )
     assert len(_mine(url, auth, gone)) == 2
     subject = Subject(actor_ids=frozenset({gone}))
+    # The LRS copies what it stored into the raw table (possibly in the background): wait for it,
+    # so that the erasure is shown to reach the raw copies of LRS statements too.
+    raw = _raw_count(store, settings, [statement["id"] for statement in posted_statements])
+    assert raw == 3
 
     report = erase_learner(store, settings, subject)
 
     assert report.rows["lrs_statements"] == 2  # their own, and the one naming them as instructor
+    assert report.rows["xapi_statements"] == 2  # the raw copies of the same two
+    assert _raw_count(store, settings, [posted_statements[2]["id"]], wait=False) == 1
     assert report.documents == 1
     assert all(count == 0 for count in remaining_rows(store, settings.store, subject).values())
     assert _mine(url, auth, gone) == []
     assert len(_mine(url, auth, other)) == 1
     assert httpx.get(f"{url}/activities/state", params=state, headers=auth).status_code == 404
     # The LRS still accepts a POST of the erased learner, but stores nothing of it.
-    again = httpx.post(f"{url}/statements", json=[_statement(gone)], headers=auth)
+    replay = _statement(gone)
+    again = httpx.post(f"{url}/statements", json=[replay], headers=auth)
     assert again.status_code == 200
     assert _mine(url, auth, gone) == []
+    # Give the LRS's background raw-table copy time to run twice.
+    time.sleep(2 * settings.lrs.copy_interval_seconds + 0.5)
+    assert _raw_count(store, settings, [replay["id"]], wait=False) == 0
     assert all(count == 0 for count in remaining_rows(store, settings.store, subject).values())
+
+
+def _raw_count(store: Client, settings: Settings, ids: list[object], *, wait: bool = True) -> int:
+    """Rows of these statement ids in the raw table (waiting up to 20 s for all of them)."""
+    deadline = time.monotonic() + (20 if wait else 0)
+    while True:
+        found = int(
+            store.command(
+                f"SELECT count() FROM {settings.store.database}.xapi_statements FINAL "
+                "WHERE statement_id IN {ids:Array(UUID)}",
+                parameters={"ids": [str(i) for i in ids]},
+            )
+        )
+        if found >= len(ids) or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.1)
