@@ -33,10 +33,10 @@ def superset_cli(*args: str) -> None:
 
 
 def ensure_admin(app: object) -> None:
+    from superset import security_manager
     from superset.extensions import db
 
     from aspects_superset.runtime import load
-    from superset import security_manager
 
     runtime = load()
     password = os.environ.get(ADMIN_PASSWORD_ENV)
@@ -62,12 +62,12 @@ def ensure_admin(app: object) -> None:
 
 def import_assets() -> list[str]:
     from flask import g
+    from superset import security_manager
     from superset.commands.importers.v1.assets import ImportAssetsCommand
     from superset.extensions import db
 
     from aspects_superset.assets import build_bundle
     from aspects_superset.runtime import load
-    from superset import security_manager
 
     runtime = load()
     bundle = build_bundle(

@@ -43,7 +43,8 @@ class Runtime:
     admin_username: str
     admin_email: str
     proxy_fix: bool
-    local_login: bool
+    login_max_failures: int  # failed local sign-ins from one address before the lockout
+    login_lockout: int  # seconds
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Runtime:
@@ -59,7 +60,8 @@ class Runtime:
             admin_username=data.get("admin_username", "admin"),
             admin_email=data.get("admin_email", "admin@localhost"),
             proxy_fix=bool(data.get("proxy_fix", False)),
-            local_login=bool(data.get("local_login", False)),
+            login_max_failures=int(data.get("login_max_failures", 5)),
+            login_lockout=int(data.get("login_lockout", 300)),
         )
 
 

@@ -21,10 +21,16 @@ from typing import Any, NamedTuple
 
 import requests
 from cachelib import FileSystemCache
-from flask import g
+from flask import g, request
 from superset.security import SupersetSecurityManager
 
 from aspects_superset import lms as lms_api
+from aspects_superset.local_login import (
+    FailureCounter,
+    LocalLoginView,
+    LoginLocked,
+    check_local_admin,
+)
 from aspects_superset.runtime import Runtime, load
 
 log = logging.getLogger(__name__)
@@ -50,6 +56,11 @@ class AspectsSecurityManager(SupersetSecurityManager):  # type: ignore[misc]
         self.course_ttl = ttl
         self.course_cache = FileSystemCache(
             str(self.aspects.cache_dir / "course_roles"), threshold=100000, default_timeout=ttl
+        )
+        self.login_failures = FailureCounter(
+            FileSystemCache(str(self.aspects.cache_dir / "local_login"), threshold=100000),
+            self.aspects.login_max_failures,
+            self.aspects.login_lockout,
         )
 
     # --- login ------------------------------------------------------------------------------
@@ -116,12 +127,35 @@ class AspectsSecurityManager(SupersetSecurityManager):  # type: ignore[misc]
         # Our mapping only: FAB would also give every SSO user AUTH_USER_REGISTRATION_ROLE.
         return list(self.get_roles_from_keys(userinfo.get("role_keys", [])))
 
-    def auth_user_db(self, username: str, password: str) -> Any:
-        # Password sign-in (only possible without SSO: Flask-AppBuilder allows one auth type)
-        # is for the admin created by `aspects dashboards init` only.
-        if username != self.aspects.admin_username:
+    # --- local password sign-in (the CLI's admin only; see local_login.py) ------------------
+
+    def register_views(self) -> None:
+        super().register_views()
+        view = self.appbuilder.add_view_no_menu(LocalLoginView())
+        if self.is_auth_limited:  # Superset's own limit too, when rate limiting is enabled
+            self.limiter.limit(self.auth_rate_limit, methods=["POST"])(view.blueprint)
+
+    def local_login(self, username: str, password: str) -> Any:
+        """The local admin for the right name and password, else None (refused alike);
+        raises LoginLocked after too many failures from this client address."""
+        address = request.remote_addr or "unknown"
+        self.login_failures.check(address)
+        user = check_local_admin(self, self.aspects.admin_username, username, password)
+        if user is None:
+            self.login_failures.failed(address)
+            log.warning("refused local sign-in from %s", address)
             return None
-        return super().auth_user_db(username, password)
+        self.login_failures.succeeded(address)
+        self.update_user_auth_stat(user, True)
+        return user
+
+    def auth_user_db(self, username: str, password: str) -> Any:
+        # Flask-AppBuilder's own password form (/login/ without SSO) and login API: the same
+        # rules as /login/local/ (the CLI's admin only, counted failures).
+        try:
+            return self.local_login(username, password)
+        except LoginLocked:
+            return None
 
     # --- course roles -----------------------------------------------------------------------
 

@@ -108,3 +108,52 @@ def csrf_token(page: Page, url: str) -> str:
     value = page.locator("#csrf_token").first.get_attribute("value")
     assert value, "no CSRF token on the page"
     return value
+
+
+def local_login(
+    browser: Browser, url: str, username: str, password: str
+) -> tuple[BrowserContext, Page, int]:
+    """Sign in on the local password form (/login/local/), as a person types it; returns the
+    context, the page and the HTTP status of the form's answer (after redirects)."""
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1500, "height": 1100})
+    page = context.new_page()
+    page.goto(f"{url}/login/local/?next=/dashboard/list/")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    with page.expect_navigation() as navigation:
+        page.click("#sign-in")
+    response = navigation.value
+    assert response is not None
+    page.wait_for_load_state("networkidle", timeout=60_000)
+    return context, page, response.status
+
+
+def refusal(page: Page) -> str:
+    """The message the local sign-in form shows ('' when none)."""
+    message = page.locator("#message")
+    return message.inner_text() if message.count() else ""
+
+
+def password_login(browser: Browser, url: str, username: str, password: str) -> Page:
+    """Sign in on Superset's own sign-in page (a site without SSO), as a person does."""
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1500, "height": 1100})
+    page = context.new_page()
+    page.goto(f"{url}/login/")
+    page.fill("[data-test='username-input']", username)
+    page.fill("[data-test='password-input']", password)
+    page.click("[data-test='login-button']")
+    page.wait_for_load_state("networkidle", timeout=60_000)
+    return page
+
+
+def download_from_chart_menu(page: Page, chart: str, item: str, target: Path) -> Path:
+    """Download through a dashboard chart's menu (⋮ -> Download -> ``item``), as a person
+    does; the file is saved at ``target``."""
+    holder = page.locator(".dashboard-component-chart-holder", has_text=chart).first
+    holder.hover()
+    holder.get_by_label("More Options").click()
+    page.get_by_role("menuitem", name="Download").hover()
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("menuitem", name=item).click()
+    info.value.save_as(target)
+    return target

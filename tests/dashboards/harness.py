@@ -39,6 +39,17 @@ COURSE_NAMES = {COURSE_A: "Chemistry 101", COURSE_B: "Physics 201", COURSE_C: "B
 LEARNERS_PER_COURSE = {COURSE_A: 4, COURSE_B: 3, COURSE_C: 2}
 STATEMENTS_PER_COURSE = {key: 1 + 7 * (n - 1) for key, n in LEARNERS_PER_COURSE.items()}
 LMS_ROOT = "http://lms.example"
+DASHBOARD_SLUGS = [
+    "activity",
+    "course-overview",
+    "engagement",
+    "problem-performance",
+    "video-engagement",
+    "individual-learner",
+    "at-risk-learners",
+    "course-comparison",
+    "operator-health",
+]
 
 
 @dataclass
@@ -252,7 +263,32 @@ def seed(client: Client) -> None:
     )
 
 
-def superset_settings(data_dir: Path, endpoint: Endpoint, lms: RunningLMS, port: int) -> Settings:
+LOCAL_ADMIN = ("admin", "local-admin-pw")
+# Small, so that the lockout test waits seconds, not minutes (but longer than three browser
+# sign-ins take on a loaded machine: the count starts again that long after a failure).
+LOGIN_MAX_FAILURES = 3
+LOGIN_LOCKOUT = 12
+
+
+def superset_settings(
+    data_dir: Path,
+    endpoint: Endpoint,
+    lms: RunningLMS | None,
+    port: int,
+    metadata_url: str | None = None,
+) -> Settings:
+    """A deployment's settings: SSO against ``lms`` (None: no SSO, password sign-in only),
+    metadata in SQLite under ``data_dir`` unless ``metadata_url`` is given."""
+    sso = (
+        {
+            "lms_url": lms.url,
+            "lms_client_id": CLIENT_ID,
+            "lms_client_secret": CLIENT_SECRET,
+            "lms_jwks_url": lms.jwks_url,
+        }
+        if lms is not None
+        else {}
+    )
     return load_settings(
         data_dir=data_dir,
         store={
@@ -267,13 +303,14 @@ def superset_settings(data_dir: Path, endpoint: Endpoint, lms: RunningLMS, port:
             "port": port,
             "workers": 1,
             "venv": REPO / ".venv-superset",
-            "admin_password": "local-admin-pw",
+            "admin_username": LOCAL_ADMIN[0],
+            "admin_password": LOCAL_ADMIN[1],
             # fixed, so that a reused metadata database can decrypt what it stored
             "secret_key": "test-only-superset-secret-key-0123456789",
-            "lms_url": lms.url,
-            "lms_client_id": CLIENT_ID,
-            "lms_client_secret": CLIENT_SECRET,
-            "lms_jwks_url": lms.jwks_url,
+            "metadata_url": metadata_url,
+            "login_max_failures": LOGIN_MAX_FAILURES,
+            "login_lockout": LOGIN_LOCKOUT,
+            **sso,
             "course_roles_ttl": 3,
         },
     )

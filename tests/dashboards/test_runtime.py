@@ -97,7 +97,7 @@ def test_venv_is_left_alone_when_its_stamp_matches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = venv_module.superset_source()
-    fingerprint = venv_module._fingerprint(source, ())
+    fingerprint = venv_module._fingerprint(source)
     (tmp_path / venv_module.STAMP).write_text(fingerprint + "\n")
     ran: list[object] = []
     monkeypatch.setattr(venv_module.subprocess, "run", lambda *a, **k: ran.append(a))
@@ -108,3 +108,31 @@ def test_venv_is_left_alone_when_its_stamp_matches(
     result = venv_module.ensure_venv(tmp_path)
     assert result.installed is True
     assert any("constraints.txt" in " ".join(map(str, call[0])) for call in ran)
+
+
+@pytest.mark.parametrize(
+    ("configured", "expected"),
+    [
+        ("postgresql://u:p@db/superset", "postgresql://u:p@db/superset"),
+        ("postgresql+psycopg://u:p@db/superset", "postgresql+psycopg2://u:p@db/superset"),
+        ("postgres://u:p@db/superset", "postgresql+psycopg2://u:p@db/superset"),
+    ],
+)
+def test_postgresql_metadata_urls_are_read_with_psycopg2(
+    tmp_path: Path, configured: str, expected: str
+) -> None:
+    """Superset's SQLAlchemy 1.4 has no psycopg 3 dialect; its virtualenv has psycopg2."""
+    settings = load_settings(
+        data_dir=tmp_path, store={"readonly_password": "r"}, dashboards={"metadata_url": configured}
+    )
+    assert runtime_document(settings)["metadata_db_uri"] == expected
+
+
+def test_local_login_limits_reach_the_runtime_file(tmp_path: Path) -> None:
+    settings = load_settings(
+        data_dir=tmp_path,
+        store={"readonly_password": "r"},
+        dashboards={"login_max_failures": 7, "login_lockout": 60},
+    )
+    document = runtime_document(settings)
+    assert (document["login_max_failures"], document["login_lockout"]) == (7, 60)

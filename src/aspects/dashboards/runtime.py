@@ -39,9 +39,19 @@ def clickhouse_url(settings: Settings) -> str:
 
 
 def metadata_url(settings: Settings) -> str:
+    """Superset's metadata database URL, for SQLAlchemy 1.4 (Superset's).
+
+    SQLAlchemy 1.4 has no psycopg 3 dialect: a ``postgresql+psycopg://`` URL (the form the LRS
+    database setting takes under SQLAlchemy 2) is read with psycopg2, which Superset's
+    virtualenv always has.
+    """
     configured = settings.dashboards.metadata_url
     if configured is not None:
-        return configured.get_secret_value()
+        url = configured.get_secret_value()
+        for prefix in ("postgresql+psycopg://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg2://" + url.removeprefix(prefix)
+        return url
     return f"sqlite:///{superset_dir(settings) / 'superset.db'}"
 
 
@@ -77,6 +87,8 @@ def runtime_document(settings: Settings) -> dict[str, Any]:
         "admin_username": dashboards.admin_username,
         "admin_email": dashboards.admin_email,
         "proxy_fix": dashboards.proxy_fix,
+        "login_max_failures": dashboards.login_max_failures,
+        "login_lockout": dashboards.login_lockout,
     }
 
 

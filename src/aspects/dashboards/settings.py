@@ -21,7 +21,8 @@ class DashboardsSettings(BaseModel):
         default=None,
         description=(
             "SQLAlchemy URL of Superset's metadata database. Unset: SQLite at "
-            "<data_dir>/superset/superset.db. PostgreSQL: postgresql://user:pw@host/db."
+            "<data_dir>/superset/superset.db. PostgreSQL: postgresql://user:pw@host/db "
+            "(read with psycopg2, installed in Superset's virtualenv)."
         ),
     )
     secret_key: SecretStr | None = Field(
@@ -30,12 +31,28 @@ class DashboardsSettings(BaseModel):
     )
     admin_username: str = Field(
         default="admin",
-        description="The only local (password) account, created by `aspects dashboards init`.",
+        description=(
+            "The only local (password) account, created by `aspects dashboards init`; it signs "
+            "in at /login/local/, also when SSO is on."
+        ),
     )
     admin_email: str = Field(default="admin@localhost", description="Its email.")
     admin_password: SecretStr | None = Field(
         default=None,
         description="Its password. Required in production; generated in development.",
+    )
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description=(
+            "Failed password sign-ins (local admin, /login/local/) from one client address "
+            "before that address is locked out."
+        ),
+    )
+    login_lockout: int = Field(
+        default=300,
+        ge=1,
+        description="Seconds of that lockout, counted from the last failure.",
     )
     clickhouse_url: SecretStr | None = Field(
         default=None,

@@ -24,14 +24,9 @@ class InitResult:
     seconds: float
 
 
-def _is_postgres(settings: Settings) -> bool:
-    url = settings.dashboards.metadata_url
-    return url is not None and url.get_secret_value().startswith("postgres")
-
-
 def prepare(settings: Settings) -> tuple[VenvResult, Path]:
     """The virtualenv up to date and the runtime file written: what every Superset run needs."""
-    venv = ensure_venv(settings.dashboards.venv, postgres=_is_postgres(settings))
+    venv = ensure_venv(settings.dashboards.venv)
     return venv, write_runtime(settings)
 
 

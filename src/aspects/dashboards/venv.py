@@ -33,11 +33,10 @@ def venv_python(venv: Path) -> Path:
     return venv.resolve() / "bin" / "python"
 
 
-def _fingerprint(source: Path, extras: tuple[str, ...]) -> str:
+def _fingerprint(source: Path) -> str:
     digest = hashlib.sha256()
     for name in ("constraints.txt", "pyproject.toml"):
         digest.update((source / name).read_bytes())
-    digest.update(",".join(extras).encode())
     digest.update(sys.version.encode())
     return digest.hexdigest()
 
@@ -49,12 +48,15 @@ class VenvResult:
     seconds: float
 
 
-def ensure_venv(venv: Path, *, postgres: bool = False, python: str = sys.executable) -> VenvResult:
-    """Create or update Superset's virtualenv; a no-op when the stamp matches."""
+def ensure_venv(venv: Path, *, python: str = sys.executable) -> VenvResult:
+    """Create or update Superset's virtualenv; a no-op when the stamp matches.
+
+    One set of packages whatever the settings (the PostgreSQL driver included), so that the
+    CLI's `dashboards venv` and an `init` with a PostgreSQL metadata URL agree on the stamp.
+    """
     started = time.monotonic()
     source = superset_source()
-    extras = ("postgres",) if postgres else ()
-    fingerprint = _fingerprint(source, extras)
+    fingerprint = _fingerprint(source)
     stamp = venv / STAMP
     if stamp.is_file() and stamp.read_text().strip() == fingerprint:
         return VenvResult(venv, False, time.monotonic() - started)
@@ -62,9 +64,8 @@ def ensure_venv(venv: Path, *, postgres: bool = False, python: str = sys.executa
         subprocess.run([python, "-m", "venv", str(venv)], check=True)  # noqa: S603
     pip = [str(venv_python(venv)), "-m", "pip", "install", "--quiet"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)  # noqa: S603
-    target = f"{source}[{','.join(extras)}]" if extras else str(source)
     subprocess.run(  # noqa: S603 - our virtualenv's pip, arguments we build
-        [*pip, "-c", str(source / "constraints.txt"), "-e", target], check=True
+        [*pip, "-c", str(source / "constraints.txt"), "-e", str(source)], check=True
     )
     stamp.write_text(fingerprint + "\n")
     return VenvResult(venv, True, time.monotonic() - started)
