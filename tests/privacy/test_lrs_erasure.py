@@ -94,6 +94,15 @@ def test_lrs_statements_and_documents_are_erased_and_do_not_come_back(
     posted_statements = [_statement(gone), _statement(other, instructor=gone), _statement(other)]
     posted = httpx.post(f"{url}/statements", json=posted_statements, headers=auth)
     assert posted.status_code == 200, posted.text
+    # They also void their own first statement: the voiding index names no actor, yet is theirs.
+    voiding = {
+        "id": str(uuid.uuid4()),
+        "actor": _agent(gone),
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+        "object": {"objectType": "StatementRef", "id": posted_statements[0]["id"]},
+    }
+    assert httpx.post(f"{url}/statements", json=voiding, headers=auth).status_code == 200
+    posted_statements.append(voiding)
     state = {
         "activityId": ACTIVITY,
         "agent": orjson.dumps(_agent(gone)).decode(),
@@ -108,12 +117,16 @@ def test_lrs_statements_and_documents_are_erased_and_do_not_come_back(
     # The LRS copies what it stored into the raw table (possibly in the background): wait for it,
     # so that the erasure is shown to reach the raw copies of LRS statements too.
     raw = _raw_count(store, settings, [statement["id"] for statement in posted_statements])
-    assert raw == 3
+    assert raw == 4
+    assert _voidings(store, settings, voiding["id"]) == 1
 
     report = erase_learner(store, settings, subject)
 
-    assert report.rows["lrs_statements"] == 2  # their own, and the one naming them as instructor
-    assert report.rows["xapi_statements"] == 2  # the raw copies of the same two
+    # Their own two, and the one naming them as instructor; in the raw table too.
+    assert report.rows["lrs_statements"] == 3
+    assert report.rows["xapi_statements"] == 3
+    assert report.rows["voided_statements"] == 1
+    assert _voidings(store, settings, voiding["id"]) == 0
     assert _raw_count(store, settings, [posted_statements[2]["id"]], wait=False) == 1
     assert report.documents == 1
     assert all(count == 0 for count in remaining_rows(store, settings.store, subject).values())
@@ -129,6 +142,16 @@ def test_lrs_statements_and_documents_are_erased_and_do_not_come_back(
     time.sleep(2 * settings.lrs.copy_interval_seconds + 0.5)
     assert _raw_count(store, settings, [replay["id"]], wait=False) == 0
     assert all(count == 0 for count in remaining_rows(store, settings.store, subject).values())
+
+
+def _voidings(store: Client, settings: Settings, voiding_id: object) -> int:
+    return int(
+        store.command(
+            f"SELECT count() FROM {settings.store.database}.voided_statements "
+            "WHERE voiding_statement_id = {i:UUID}",
+            parameters={"i": str(voiding_id)},
+        )
+    )
 
 
 def _raw_count(store: Client, settings: Settings, ids: list[object], *, wait: bool = True) -> int:

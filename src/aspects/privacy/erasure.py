@@ -37,6 +37,7 @@ _KEY_ACTOR = " ".join(
     for line in (_SQL / "agent_key_actor.sql").read_text(encoding="utf-8").splitlines()
     if not line.lstrip().startswith("--")
 )
+_VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 # Identity columns -> the parameter their values are compared with.
 _SCALAR = {
     "actor_id": "actor_ids",
@@ -153,7 +154,8 @@ def erase_from_store(client: Client, settings: StoreSettings, subject: Subject) 
     tables = identity_tables(client, settings)
     related, attachment_hashes = _related_statements(client, settings, tables, subject)
     parameters = _parameters(subject, related)
-    deleted: dict[str, int] = {}
+    # Before the raw rows go: the voiding index is found through them.
+    deleted: dict[str, int] = _erase_voidings(client, settings, subject)
     for table in tables:
         condition = _condition(table, subject, related=bool(related))
         if condition is None:
@@ -179,6 +181,54 @@ def erase_from_store(client: Client, settings: StoreSettings, subject: Subject) 
         deleted[table.name.removesuffix("_local")] = count
     deleted.update(_erase_attachments(client, settings, attachment_hashes))
     return deleted
+
+
+def _erase_voidings(client: Client, settings: StoreSettings, subject: Subject) -> dict[str, int]:
+    """Rows of the voiding index made by the subject's own voiding statements.
+
+    ``voided_statements`` names no actor (voided id, voiding statement id), so the identity
+    columns do not find it; its rows of the subject are those of the subject's statements with
+    the verb voided, read from the raw table before that is erased.
+    """
+    db = settings.database
+    suffix = "_local" if settings.cluster else ""
+    exists = client.command(
+        "SELECT count() FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+        parameters={"db": db, "t": "voided_statements" + suffix},
+    )
+    if not subject.actor_ids or not exists:
+        return {}
+    ids = [
+        str(row[0])
+        for row in client.query(
+            f"SELECT DISTINCT statement_id FROM {db}.xapi_statements "
+            "WHERE actor_id IN {actor_ids:Array(String)} AND verb_id = {voided:String}",
+            parameters={"actor_ids": sorted(subject.actor_ids), "voided": _VOIDED},
+        ).result_rows
+    ]
+    if not ids:
+        return {"voided_statements": 0}
+    on_cluster = f" ON CLUSTER {settings.cluster}" if settings.cluster else ""
+    condition = "voiding_statement_id IN {ids:Array(UUID)}"
+    count = int(
+        str(
+            client.command(
+                f"SELECT count() FROM {db}.voided_statements WHERE {condition}",
+                parameters={"ids": ids},
+            )
+        )
+    )
+    if count or settings.cluster:
+        client.command(
+            f"DELETE FROM {db}.voided_statements{suffix}{on_cluster} WHERE {condition}",
+            parameters={"ids": ids},
+            settings={"lightweight_deletes_sync": 2},
+        )
+        client.command(
+            f"ALTER TABLE {db}.voided_statements{suffix}{on_cluster} APPLY DELETED MASK",
+            settings={"mutations_sync": 0},
+        )
+    return {"voided_statements": count}
 
 
 def _erase_attachments(
