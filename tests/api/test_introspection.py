@@ -189,3 +189,27 @@ def test_introspection_needs_its_client_credentials() -> None:
         ).introspection_url
         is None
     )
+
+
+def test_made_up_tokens_cannot_flood_the_lms(
+    tmp_path: Path, lms: RunningLMS, store: Client, store_settings: StoreSettings
+) -> None:
+    """Failed attempts are limited per address before the token reaches the LMS."""
+    settings = api_settings(
+        tmp_path,
+        store_settings,
+        lms,
+        **INTROSPECTION,
+        rate_limit_burst=3,
+        rate_limit_per_minute=1,
+    )
+    for running in serve(settings, store):
+        before = _introspections(lms)
+        codes = [
+            running.get(REPORT, params={"course_id": COURSE_A}, headers=_bearer(f"guess-{n}"))
+            for n in range(8)
+        ]
+        assert [answer.status_code for answer in codes[:3]] == [401, 401, 401]
+        assert {answer.status_code for answer in codes[3:]} == {429}
+        assert all(int(answer.headers["Retry-After"]) >= 1 for answer in codes[3:])
+        assert _introspections(lms) - before == 3

@@ -87,10 +87,19 @@ async def authenticate(request: Request) -> Caller:
     """The caller of a request: ``Authorization: Bearer <LMS JWT>`` or ``X-API-Key: ak_...``.
 
     Unauthenticated attempts are rate limited per client address, so keys and tokens cannot be
-    guessed at speed.
+    guessed at speed; an address out of attempts is refused before its credentials are checked,
+    so a flood of made-up opaque tokens does not become a flood of introspection calls.
     """
     context = _context(request)
     address = request.client.host if request.client else "unknown"
+    blocked = context.limiter.wait(f"ip:{address}")
+    if blocked:
+        raise ApiError(
+            429,
+            "rate_limited",
+            "too many failed attempts",
+            {"Retry-After": str(math.ceil(blocked))},
+        )
     api_key = request.headers.get("x-api-key")
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if api_key is None and scheme.lower() == "apikey":

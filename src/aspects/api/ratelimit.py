@@ -29,3 +29,13 @@ class RateLimiter:
                 return 0.0
             self._buckets[caller] = (tokens, now)
             return (1 - tokens) / self._rate
+
+    def wait(self, caller: str) -> float:
+        """Seconds before ``caller`` may make a request, without using one (0: now)."""
+        now = time.monotonic()
+        with self._lock:
+            found = self._buckets.get(caller)
+        if found is None:
+            return 0.0
+        tokens = min(self._burst, found[0] + (now - found[1]) * self._rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self._rate
