@@ -7,11 +7,12 @@ real OAuth2 server; the Open edX LMS itself cannot run here), Superset bootstrap
 
 from __future__ import annotations
 
+import csv
 import io
 import time
+import zipfile
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser
 
@@ -19,25 +20,14 @@ from tests.dashboards.browser import (
     chart_data,
     csrf_token,
     dataset_id,
+    download_from_chart_menu,
     me,
     open_dashboard,
     sso_login,
 )
 from tests.dashboards.conftest import Deployment
-from tests.dashboards.harness import COURSE_NAMES, STATEMENTS_PER_COURSE
+from tests.dashboards.harness import COURSE_NAMES, DASHBOARD_SLUGS, STATEMENTS_PER_COURSE
 from tests.lms.fixtures import COURSE_A, COURSE_B, COURSE_C
-
-DASHBOARD_SLUGS = [
-    "activity",
-    "course-overview",
-    "engagement",
-    "problem-performance",
-    "video-engagement",
-    "individual-learner",
-    "at-risk-learners",
-    "course-comparison",
-    "operator-health",
-]
 
 
 def _courses_seen(page, deployment: Deployment) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -99,11 +89,34 @@ def test_instructor_downloads_csv_and_xlsx_of_their_courses_only(
         )
         assert status == 200
         assert xlsx[:2] == b"PK"  # a zip container, as every .xlsx is
-        import zipfile
-
         sheet = zipfile.ZipFile(io.BytesIO(xlsx)).read("xl/sharedStrings.xml").decode()
         assert COURSE_B in sheet
         assert COURSE_A not in sheet
+    finally:
+        context.close()
+
+
+def test_instructor_downloads_through_the_chart_menu_only_their_course(
+    deployment: Deployment, browser: Browser, artifacts: Path
+) -> None:
+    """The dashboard's own Download menu (CSV and Excel) of the course table: course B only."""
+    context, page = sso_login(browser, deployment.url, "instructor_b")
+    try:
+        open_dashboard(page, deployment.url, "activity", artifacts / "instructor_b-activity.png")
+        saved = download_from_chart_menu(
+            page, "Activity by course", "Export to .CSV", artifacts / "instructor_b-menu.csv"
+        )
+        rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
+        # Headers are the dataset's labels; one row per course: course B's only.
+        assert [row["Course"] for row in rows] == [COURSE_NAMES[COURSE_B]]
+        assert int(float(rows[0]["Statements"])) == STATEMENTS_PER_COURSE[COURSE_B]
+        saved = download_from_chart_menu(
+            page, "Activity by course", "Export to Excel", artifacts / "instructor_b-menu.xlsx"
+        )
+        strings = zipfile.ZipFile(saved).read("xl/sharedStrings.xml").decode()
+        assert COURSE_NAMES[COURSE_B] in strings
+        assert COURSE_NAMES[COURSE_A] not in strings
+        assert COURSE_NAMES[COURSE_C] not in strings
     finally:
         context.close()
 
@@ -178,20 +191,10 @@ def test_course_roles_follow_the_lms_after_the_ttl(
         context.close()
 
 
-def test_no_password_sign_in_under_sso(deployment: Deployment, browser: Browser) -> None:
-    """With SSO on, nobody signs in with a password (Flask-AppBuilder allows one auth type):
-    not the local admin, not an LMS user with their LMS password. Admins come through the LMS
-    (superuser) and see every dashboard."""
-    login = f"{deployment.url}/api/v1/security/login"
-    for username, password in (
-        ("admin", "local-admin-pw"),
-        ("instructor_a", "instructor_a-password"),
-    ):
-        answer = httpx.post(
-            login, json={"username": username, "password": password, "provider": "db"}
-        )
-        assert answer.status_code in (400, 401), (username, answer.text)
-        assert "access_token" not in answer.text
+def test_lms_superuser_is_admin_and_sees_every_dashboard(
+    deployment: Deployment, browser: Browser
+) -> None:
+    """Admins come through the LMS (superuser). (Password sign-in: test_local_login.py.)"""
     context, page = sso_login(browser, deployment.url, "superuser")
     try:
         answer = page.request.get(
