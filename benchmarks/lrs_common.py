@@ -45,15 +45,24 @@ def create_credential(data_dir: Path) -> tuple[str, str]:
     return document["key"], document["secret"]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its threads so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def served(data_dir: Path, port: int) -> Iterator[str]:
-    """``aspects lrs serve`` on ``port``; yields the xAPI base URL, stops it afterwards."""
+def served(data_dir: Path, port: int, pids: list[int] | None = None) -> Iterator[str]:
+    """``aspects lrs serve`` on ``port``; yields the xAPI base URL, stops it afterwards.
+    ``pids`` (if given) receives the server's process id."""
     server = subprocess.Popen(
         [ASPECTS, "lrs", "serve", "--port", str(port)],
         env=environment(data_dir),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    if pids is not None:
+        pids.append(server.pid)
     base = f"http://127.0.0.1:{port}/xAPI"
     try:
         deadline = time.monotonic() + 120

@@ -4,7 +4,9 @@
 
 Starts the LRS in a subprocess on a fresh data directory, then for each client count runs
 ``--runs`` timed rounds; every client is its own process with one keep-alive connection and
-counts statements of batches answered 200. Prints statements/s per round and the median.
+counts statements of batches answered 200. Prints statements/s per round and the median, the
+server's CPU time per 100 statements (all its threads; comparable on a loaded machine) and the
+load average.
 Target (issue 4): >= 10,000 statements/s on 2 cores.
 """
 
@@ -13,13 +15,22 @@ from __future__ import annotations
 import argparse
 import http.client
 import multiprocessing
+import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import orjson
-from lrs_common import create_credential, free_port, headers, make_statement, median, served
+from lrs_common import (
+    cpu_seconds,
+    create_credential,
+    free_port,
+    headers,
+    make_statement,
+    median,
+    served,
+)
 
 
 def client(
@@ -78,20 +89,30 @@ def main() -> None:
         key, secret = create_credential(data_dir)
         port = free_port()
         auth = headers(key, secret)
-        with served(data_dir, port):
+        pids: list[int] = []
+        with served(data_dir, port, pids):
             seed = 0
             for clients in [int(c) for c in args.clients.split(",")]:
                 rates = []
+                costs = []
                 for run in range(args.runs):
                     seed += 1
+                    cpu_before = cpu_seconds(pids[0])
+                    started = time.monotonic()
                     rate, errors = round_(port, auth, clients, args.batch, args.seconds, seed)
+                    stored = rate * (time.monotonic() - started)
+                    cost = (cpu_seconds(pids[0]) - cpu_before) * 1000 * 100 / max(stored, 1)
                     rates.append(rate)
+                    costs.append(cost)
                     print(
-                        f"clients={clients} run={run + 1} statements/s={rate:,.0f} errors={errors}",
+                        f"clients={clients} run={run + 1} statements/s={rate:,.0f} "
+                        f"server_cpu_ms_per_100={cost:.1f} errors={errors} "
+                        f"load={os.getloadavg()[0]:.1f}",
                         flush=True,
                     )
                 print(
-                    f"clients={clients} batch={args.batch} median/s={median(rates):,.0f}",
+                    f"clients={clients} batch={args.batch} median/s={median(rates):,.0f} "
+                    f"median_server_cpu_ms_per_100={median(costs):.1f}",
                     flush=True,
                 )
 

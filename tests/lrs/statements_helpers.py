@@ -74,6 +74,7 @@ def lrs_store(module_store: tuple[Client, StoreSettings]) -> tuple[Client, Store
         "lrs_attachments",
         "lrs_activities",
         "lrs_raw_copy",
+        "lrs_statement_keys",
     ):
         client.command(f"TRUNCATE TABLE IF EXISTS {settings.database}.{table}")
     return client, settings

@@ -140,41 +140,39 @@ def next_page(filters: Filters, last_stored: datetime, last_id: str) -> Filters:
     return replace(filters, after_stored=last_stored.isoformat(), after_id=last_id)
 
 
-def _match_sql(filters: Filters, parameters: dict[str, Any]) -> list[str]:
-    """Conditions on what a statement is about (those a StatementRef inherits from its target)."""
-    conditions = []
-    if filters.agent is not None:
-        parameters["agent"] = filters.agent
-        column = "related_agents" if filters.related_agents else "agents"
-        conditions.append(f"has({column}, {{agent:String}})")
-    if filters.verb is not None:
-        parameters["verb"] = filters.verb
-        conditions.append("verb_id = {verb:String}")
-    if filters.activity is not None:
-        parameters["activity"] = filters.activity
-        column = "related_activities" if filters.related_activities else "activities"
-        conditions.append(f"has({column}, {{activity:String}})")
+def by_id(parameter: str, database: str, *, many: bool = False) -> str:
+    """Condition on ``lrs_statements`` for the statement(s) with the id(s) in ``parameter`` (a
+    String, or with ``many`` an Array(String) of lower-case UUIDs): a primary-key lookup through
+    the key table, not a scan of the table."""
+    keys = (
+        f"arrayMap(x -> concat('id ', x), {{{parameter}:Array(String)}})"
+        if many
+        else f"[concat('id ', {{{parameter}:String}})]"
+    )
+    return (
+        "(stored_time, statement_id) IN (SELECT stored_time, statement_id "
+        f"FROM {database}.lrs_statement_keys WHERE key IN {keys})"
+    )
+
+
+def match_keys(filters: Filters) -> list[str]:
+    """Keys of ``lrs_statement_keys`` (migration 0014) a matching statement has, the most
+    selective first (it drives the read): what a StatementRef inherits from its target."""
+    keys = []
     if filters.registration is not None:
-        parameters["registration"] = filters.registration
-        conditions.append("registration = {registration:String}")
-    return conditions
+        keys.append(f"r {filters.registration}")
+    if filters.agent is not None:
+        keys.append(f"{'A' if filters.related_agents else 'a'} {filters.agent}")
+    if filters.activity is not None:
+        keys.append(f"{'O' if filters.related_activities else 'o'} {filters.activity}")
+    if filters.verb is not None:
+        keys.append(f"v {filters.verb}")
+    return keys
 
 
-def build_sql(database: str, filters: Filters) -> tuple[list[str], dict[str, Any]]:
-    """SELECTs of one page (each limit + 1 rows, to know whether there is more); the page is
-    their results merged in order (:func:`aspects.lrs.statements.read.page`)."""
-    table = f"{database}.lrs_statements"
-    parameters: dict[str, Any] = {"limit": filters.limit + 1}
-    # Voided = target of a voiding statement, unless that target is itself a voiding statement.
-    where = [
-        f"statement_id NOT IN (SELECT toUUID(voiding_target) FROM {table} "
-        f"WHERE voiding_target != '' AND voiding_target NOT IN (SELECT toString(statement_id) "
-        f"FROM {table} WHERE voiding_target != ''))"
-    ]
-    matches = _match_sql(filters, parameters)
-    if filters.authority is not None:
-        parameters["authority"] = filters.authority
-        where.append("authority = {authority:String}")
+def _time_sql(filters: Filters, parameters: dict[str, Any]) -> list[str]:
+    """Conditions on the statement's own ``stored_time`` (the page's window and position)."""
+    where = []
     if filters.since is not None:
         parameters["since"] = filters.since
         where.append("stored_time > parseDateTime64BestEffort({since:String}, 6, 'UTC')")
@@ -193,24 +191,80 @@ def build_sql(database: str, filters: Filters) -> tuple[list[str], dict[str, Any
             "(parseDateTime64BestEffort({after_stored:String}, 6, 'UTC'), "
             "toUUID({after_id:String}))"
         )
-    direction = "ASC" if filters.ascending else "DESC"
+    return where
 
-    def select(conditions: list[str]) -> str:
+
+def build_sql(database: str, filters: Filters) -> tuple[str, dict[str, Any]]:
+    """The SELECT of one page: limit + 1 rows (to know whether there is more) of (statement,
+    stored, id) in the requested order.
+
+    Candidates come from the key table when the query names keys (each key a range of it, read
+    in stored order and stopped at the limit; further keys narrow it as sets), else from
+    ``lrs_statements`` in stored order; then only the page's statements are read from
+    ``lrs_statements``, by primary key.
+    """
+    table = f"{database}.lrs_statements"
+    keys_table = f"{database}.lrs_statement_keys"
+    parameters: dict[str, Any] = {"limit": filters.limit + 1}
+    direction = "ASC" if filters.ascending else "DESC"
+    order = f"ORDER BY stored_time {direction}, statement_id {direction} LIMIT {{limit:UInt32}}"
+    times = _time_sql(filters, parameters)
+    # Voided = target of a voiding statement, unless that target is itself a voiding statement.
+    not_voided = (
+        f"statement_id NOT IN (SELECT toUUID(voiding_target) FROM {table} "
+        f"WHERE voiding_target != '' AND voiding_target NOT IN (SELECT toString(statement_id) "
+        f"FROM {table} WHERE voiding_target != ''))"
+    )
+
+    def keyed(keys: list[str], prefix: str, extra: list[str]) -> str:
+        """Candidates (stored_time, statement_id) having every key, newest/oldest first."""
+        names = []
+        for position, key in enumerate(keys):
+            parameters[f"{prefix}{position}"] = key
+            names.append(f"{{{prefix}{position}:String}}")
+        narrowing = [
+            f"statement_id IN (SELECT statement_id FROM {keys_table} "
+            f"WHERE {' AND '.join([f'key = {name}', *times])})"
+            for name in names[1:]
+        ]
+        conditions = [f"key = {names[0]}", *times, *narrowing, *extra]
         return (
-            f"SELECT statement, stored_time, toString(statement_id) FROM {table} "
-            f"WHERE {' AND '.join(conditions)} "
-            f"ORDER BY stored_time {direction}, statement_id {direction} LIMIT {{limit:UInt32}}"
+            f"SELECT stored_time, statement_id FROM {keys_table} "
+            f"WHERE {' AND '.join(conditions)} {order}"
         )
 
-    if not matches:
-        return [select(where)], parameters
-    condition = " AND ".join(matches)
-    # A statement whose object is a StatementRef matches when its target matches. Its own
-    # query: OR-ed into the main one it would defeat the skip indexes and read-in-order. The
-    # targets are looked for among referenced statements only (few), so it stays cheap.
-    referencing = (
-        f"ref_target != '' AND ref_target IN (SELECT toString(statement_id) FROM {table} "
-        f"WHERE statement_id IN (SELECT toUUID(ref_target) FROM {table} WHERE ref_target != '') "
-        f"AND {condition})"
+    matches = match_keys(filters)
+    own = list(matches)
+    if filters.authority is not None:
+        own.append(f"w {filters.authority}")
+    if own:
+        main = keyed(own, "k", [not_voided])
+    else:
+        main = (
+            f"SELECT stored_time, statement_id FROM {table} "
+            f"WHERE {' AND '.join([*times, not_voided])} {order}"
+        )
+    candidates = [main]
+    if matches:
+        # A statement whose object is a StatementRef matches when its target matches. The
+        # targets are looked for among referenced statements only (few), so it stays cheap.
+        referenced = (
+            f"statement_id IN (SELECT toUUIDOrZero(ref_target) FROM {table} WHERE ref_target != '')"
+        )
+        referencing = ["ref_target != ''", *times, not_voided]
+        if filters.authority is not None:
+            parameters["authority"] = filters.authority
+            referencing.append("authority = {authority:String}")
+        targets = keyed(matches, "t", [referenced]).replace(f" {order}", "")
+        referencing.append(f"toUUIDOrZero(ref_target) IN (SELECT statement_id FROM ({targets}))")
+        candidates.append(
+            f"SELECT stored_time, statement_id FROM {table} "
+            f"WHERE {' AND '.join(referencing)} {order}"
+        )
+    union = " UNION ALL ".join(f"({sql})" for sql in candidates)
+    sql = (
+        f"SELECT statement, stored_time, toString(statement_id) FROM {table} "
+        f"WHERE (stored_time, statement_id) IN (SELECT stored_time, statement_id FROM ({union})) "
+        f"{order}"
     )
-    return [select([*where, condition]), select([*where, referencing])], parameters
+    return sql, parameters

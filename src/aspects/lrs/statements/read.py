@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from clickhouse_connect.driver.client import Client
 
-from aspects.lrs.statements.query import Filters, build_sql
+from aspects.lrs.statements.query import Filters, build_sql, by_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ def one(client: Client, database: str, statement_id: str, authority: str | None)
         mine = " AND authority = {authority:String}"
     result = client.query(
         f"SELECT statement, stored_time, voiding_target FROM {table} "
-        f"WHERE statement_id = toUUID({{id:String}}){mine} LIMIT 1",
+        f"WHERE {by_id('id', database)}{mine} LIMIT 1",
         parameters=parameters,
     )
     if not result.result_rows:
@@ -49,15 +49,10 @@ def page(
     client: Client, database: str, filters: Filters
 ) -> list[tuple[dict[str, Any], datetime, str]]:
     """Up to ``filters.limit + 1`` (statement, stored, id) in the requested order."""
-    queries, parameters = build_sql(database, filters)
-    rows: dict[str, tuple[str, datetime, str]] = {}
-    for sql in queries:
-        for text, stored, statement_id in client.query(sql, parameters=parameters).result_rows:
-            rows[statement_id] = (text, stored, statement_id)
-    ordered = sorted(rows.values(), key=lambda row: (row[1], row[2]), reverse=not filters.ascending)
+    sql, parameters = build_sql(database, filters)
     return [
         (orjson.loads(text), stored, statement_id)
-        for text, stored, statement_id in ordered[: filters.limit + 1]
+        for text, stored, statement_id in client.query(sql, parameters=parameters).result_rows
     ]
 
 

@@ -37,6 +37,7 @@ from aspects.lrs.statements.prepare import (
     index_row,
     stored_statement,
 )
+from aspects.lrs.statements.query import by_id
 from aspects.store.statements import StatementRow, without_erased
 
 SOURCE = "lrs"
@@ -172,7 +173,7 @@ class StatementWriter:
         result = self._client.query(
             "SELECT toString(statement_id), toString(content_hash) "
             f"FROM {self._database}.lrs_statements "
-            "WHERE statement_id IN {ids:Array(UUID)}",
+            f"WHERE {by_id('ids', self._database, many=True)}",
             parameters={"ids": list(ids)},
         )
         return {row[0]: row[1] for row in result.result_rows}
