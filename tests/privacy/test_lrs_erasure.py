@@ -4,6 +4,7 @@ of an erased learner afterwards storing nothing."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import threading
 import time
 import uuid
@@ -103,6 +104,15 @@ def test_lrs_statements_and_documents_are_erased_and_do_not_come_back(
     }
     assert httpx.post(f"{url}/statements", json=voiding, headers=auth).status_code == 200
     posted_statements.append(voiding)
+    # An attachment of theirs, and one of the other learner's (which stays).
+    theirs, others = b"their photo", b"someone else's photo"
+    with_attachments = [_with_attachment(gone, theirs), _with_attachment(other, others)]
+    body, content_type = _multipart(with_attachments, [theirs, others])
+    sent = httpx.post(
+        f"{url}/statements", content=body, headers={**auth, "Content-Type": content_type}
+    )
+    assert sent.status_code == 200, sent.text
+    posted_statements += with_attachments
     state = {
         "activityId": ACTIVITY,
         "agent": orjson.dumps(_agent(gone)).decode(),
@@ -112,26 +122,29 @@ def test_lrs_statements_and_documents_are_erased_and_do_not_come_back(
         httpx.put(f"{url}/activities/state", params=state, json={"at": 3}, headers=auth).status_code
         == 204
     )
-    assert len(_mine(url, auth, gone)) == 2
+    assert len(_mine(url, auth, gone)) == 3  # the voided one is hidden
     subject = Subject(actor_ids=frozenset({gone}))
     # The LRS copies what it stored into the raw table (possibly in the background): wait for it,
     # so that the erasure is shown to reach the raw copies of LRS statements too.
     raw = _raw_count(store, settings, [statement["id"] for statement in posted_statements])
-    assert raw == 4
+    assert raw == 6
     assert _voidings(store, settings, voiding["id"]) == 1
+    assert _attachments(store, settings) == sorted([_sha(theirs), _sha(others)])
 
     report = erase_learner(store, settings, subject)
 
-    # Their own two, and the one naming them as instructor; in the raw table too.
-    assert report.rows["lrs_statements"] == 3
-    assert report.rows["xapi_statements"] == 3
+    # Their own three, and the one naming them as instructor; in the raw table too.
+    assert report.rows["lrs_statements"] == 4
+    assert report.rows["xapi_statements"] == 4
     assert report.rows["voided_statements"] == 1
+    assert report.rows["lrs_attachments"] == 1
     assert _voidings(store, settings, voiding["id"]) == 0
+    assert _attachments(store, settings) == [_sha(others)]
     assert _raw_count(store, settings, [posted_statements[2]["id"]], wait=False) == 1
     assert report.documents == 1
     assert all(count == 0 for count in remaining_rows(store, settings.store, subject).values())
     assert _mine(url, auth, gone) == []
-    assert len(_mine(url, auth, other)) == 1
+    assert len(_mine(url, auth, other)) == 2  # their plain one and their attachment's
     assert httpx.get(f"{url}/activities/state", params=state, headers=auth).status_code == 404
     # The LRS still accepts a POST of the erased learner, but stores nothing of it.
     replay = _statement(gone)
@@ -142,6 +155,46 @@ def test_lrs_statements_and_documents_are_erased_and_do_not_come_back(
     time.sleep(2 * settings.lrs.copy_interval_seconds + 0.5)
     assert _raw_count(store, settings, [replay["id"]], wait=False) == 0
     assert all(count == 0 for count in remaining_rows(store, settings.store, subject).values())
+
+
+def _sha(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def _with_attachment(actor: str, content: bytes) -> dict[str, object]:
+    statement = _statement(actor)
+    statement["attachments"] = [
+        {
+            "usageType": "http://example.org/usage/photo",
+            "display": {"en-US": "photo"},
+            "contentType": "image/png",
+            "length": len(content),
+            "sha2": _sha(content),
+        }
+    ]
+    return statement
+
+
+def _multipart(statements: list[dict[str, object]], contents: list[bytes]) -> tuple[bytes, str]:
+    """An xAPI multipart/mixed request body: the statements, then each attachment's bytes."""
+    boundary = "erasure-test-boundary"
+    chunks = [f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode()]
+    chunks += [orjson.dumps(statements), b"\r\n"]
+    for content in contents:
+        chunks.append(
+            f"--{boundary}\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: binary\r\n"
+            f"X-Experience-API-Hash: {_sha(content)}\r\n\r\n".encode()
+        )
+        chunks += [content, b"\r\n"]
+    chunks.append(f"--{boundary}--\r\n".encode())
+    return b"".join(chunks), f"multipart/mixed; boundary={boundary}"
+
+
+def _attachments(store: Client, settings: Settings) -> list[str]:
+    rows = store.query(
+        f"SELECT DISTINCT sha2 FROM {settings.store.database}.lrs_attachments ORDER BY sha2"
+    ).result_rows
+    return [str(row[0]) for row in rows]
 
 
 def _voidings(store: Client, settings: Settings, voiding_id: object) -> int:
