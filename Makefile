@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test check format bench clean superset-venv chromium postgresql
+.PHONY: install compile demo test check format bench clean superset-venv chromium postgresql
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The transformer's hot modules compiled with mypyc, in place beside their sources (about 3x
+# faster; see docs/transform.md). Rebuilt when a source changes; the sources run without it.
+TRANSFORM_SOURCES := $(shell find src/aspects/transform -name '*.py')
+COMPILED := src/aspects/transform/_compiled.json
+
+$(COMPILED): $(STAMP) $(TRANSFORM_SOURCES) scripts/compile_transform.py
+	$(BIN)/python scripts/compile_transform.py
+
+compile: $(COMPILED)
+
+install: $(STAMP) $(COMPILED)
 
 # Superset's own virtualenv (it pins SQLAlchemy < 2); a no-op when up to date.
 superset-venv: install
@@ -32,7 +42,7 @@ demo: install
 	$(BIN)/aspects demo
 
 test: install superset-venv chromium postgresql
-	PATH="$(abspath $(BIN)):$$PATH" scripts/check
+	ASPECTS_EXPECT_COMPILED=1 PATH="$(abspath $(BIN)):$$PATH" scripts/check
 
 format: install
 	$(BIN)/ruff format src tests benchmarks
@@ -42,4 +52,5 @@ bench: install
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
+	$(PYTHON) scripts/compile_transform.py --clean
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,25 @@ ERB_VERSION = "event-routing-backends@1.1.1"
 ROOT = "http://localhost:18000"
 
 
-class EveryoneIsTheFixtureUser(ExternalIds):
-    """ERB's tests give every learner the same external id; so does this mapping."""
+class _Everyone(Mapping[str, str]):
+    """Any user key -> ERB's fixture learner (a mapping that knows every key)."""
 
-    def external_id(self, user_key: str) -> str | None:
+    def __getitem__(self, key: str) -> str:
         return ERB_ACTOR
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def everyone_is_the_fixture_user() -> ExternalIds:
+    """ERB's tests give every learner the same external id; so does this mapping.
+
+    A mapping, not a subclass: ExternalIds may be a compiled (mypyc) class.
+    """
+    return ExternalIds(by_user_id=_Everyone(), by_username=_Everyone())
 
 
 def erb_transformer(**settings: Any) -> Transformer:
@@ -32,7 +47,7 @@ def erb_transformer(**settings: Any) -> Transformer:
         TransformSettings(lms_root_url=ROOT, transformer_version=ERB_VERSION, **settings),
         secret="test-secret",
         course_names=StaticCourseNames({}, default="Demonstration Course"),
-        external_ids=EveryoneIsTheFixtureUser(),
+        external_ids=everyone_is_the_fixture_user(),
     )
 
 

@@ -14,7 +14,7 @@ from tests.transform.conftest import (
     ERB_VERSION,
     EVENTS,
     FIXTURES,
-    EveryoneIsTheFixtureUser,
+    everyone_is_the_fixture_user,
     load_json,
 )
 
@@ -28,7 +28,7 @@ def caliper() -> Transformer:
         TransformSettings(transformer_version=ERB_VERSION),
         secret="s",
         course_names=StaticCourseNames({}, default="Demonstration Course"),
-        external_ids=EveryoneIsTheFixtureUser(),
+        external_ids=everyone_is_the_fixture_user(),
         vocabulary="caliper",
     )
 

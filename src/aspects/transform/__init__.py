@@ -37,16 +37,21 @@ emails).
 
 from __future__ import annotations
 
-from aspects.transform.courses import (
+# First: chooses the compiled modules or their sources before any of them is imported.
+from aspects.transform.native import select_build  # isort: skip
+
+select_build()
+
+from aspects.transform.courses import (  # noqa: E402
     CourseNames,
     StaticCourseNames,
     load_course_names,
     no_course_names,
 )
-from aspects.transform.errors import MalformedEvent, MalformedLine
-from aspects.transform.identity import ExternalIds, load_external_ids
-from aspects.transform.logline import parse_line
-from aspects.transform.transformer import (
+from aspects.transform.errors import MalformedEvent, MalformedLine  # noqa: E402
+from aspects.transform.identity import ExternalIds, load_external_ids  # noqa: E402
+from aspects.transform.logline import parse_line  # noqa: E402
+from aspects.transform.transformer import (  # noqa: E402
     XAPI_EVENT_NAMES,
     Transformer,
     event_name,

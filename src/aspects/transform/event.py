@@ -17,13 +17,24 @@ from typing import Any
 
 from aspects.transform.errors import MalformedEvent
 
+# Deeper nesting is refused (as RecursionError, which the transformer reports as a malformed
+# event). Compiled (mypyc) code recurses on the C stack without Python's recursion limit, so the
+# bound is explicit: both builds then treat absurd events alike, and neither can overflow.
+MAX_DEPTH = 256
 
-def _find_nested(source: dict[str, Any], key: str) -> Any:
+
+def too_deep() -> RecursionError:
+    return RecursionError(f"objects nested deeper than {MAX_DEPTH} levels")
+
+
+def _find_nested(source: dict[str, Any], key: str, depth: int = 0) -> Any:
     if key in source:
         return source[key]
+    if depth >= MAX_DEPTH:
+        raise too_deep()
     for value in source.values():
         if type(value) is dict:
-            found = _find_nested(value, key)
+            found = _find_nested(value, key, depth + 1)
             if found is not None:
                 return found
     return None

@@ -15,7 +15,7 @@ from typing import Any
 
 from aspects.transform.courses import CourseNames
 from aspects.transform.errors import MalformedEvent
-from aspects.transform.event import Event
+from aspects.transform.event import MAX_DEPTH, Event, too_deep
 from aspects.transform.identity import Actors
 from aspects.transform.xapi import vocabulary as v
 
@@ -24,21 +24,23 @@ _ID_BASE = uuid.UUID("6ba7b810-9dad-11d1-80b4-00c04fd430c8")
 _KEEP = object()
 
 
-def prune(value: dict[str, Any]) -> dict[str, Any]:
+def prune(value: dict[str, Any], depth: int = 0) -> dict[str, Any]:
     """A copy without None members at any depth (as ERB's serialiser writes); keeps {} and [].
 
     Statements are built from plain dicts and lists only, so exact type checks suffice (this
     runs for every statement: it is the transformer's hottest loop).
     """
+    if depth >= MAX_DEPTH:
+        raise too_deep()
     out = {}
     for key, item in value.items():
         if item is None:
             continue
         kind = type(item)
         if kind is dict:
-            item = prune(item)
+            item = prune(item, depth + 1)
         elif kind is list:
-            item = [prune(member) if type(member) is dict else member for member in item]
+            item = [prune(member, depth + 1) if type(member) is dict else member for member in item]
         out[key] = item
     return out
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aspects.transform.errors import MalformedEvent
-from aspects.transform.event import Event
+from aspects.transform.event import MAX_DEPTH, Event, too_deep
 from aspects.transform.statement import Builder
 
 CONTEXT = "http://purl.imsglobal.org/ctx/caliper/v1p2"
@@ -22,14 +22,16 @@ CaliperEvent = dict[str, Any]
 CaliperTransform = Callable[[Builder, Event], list[CaliperEvent]]
 
 
-def drop_empty(value: dict[str, Any]) -> dict[str, Any]:
+def drop_empty(value: dict[str, Any], depth: int = 0) -> dict[str, Any]:
     """ERB's pruning for Caliper: remove None and empty members ("" {} [] but not 0), at every
     depth, checking each member before descending into it (a dict emptied below stays)."""
+    if depth >= MAX_DEPTH:
+        raise too_deep()
     out = {}
     for key, item in value.items():
         if item is None or (item != 0 and not item):
             continue
-        out[key] = drop_empty(item) if type(item) is dict else item
+        out[key] = drop_empty(item, depth + 1) if type(item) is dict else item
     return out
 
 
