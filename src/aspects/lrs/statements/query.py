@@ -140,21 +140,6 @@ def next_page(filters: Filters, last_stored: datetime, last_id: str) -> Filters:
     return replace(filters, after_stored=last_stored.isoformat(), after_id=last_id)
 
 
-def by_id(parameter: str, database: str, *, many: bool = False) -> str:
-    """Condition on ``lrs_statements`` for the statement(s) with the id(s) in ``parameter`` (a
-    String, or with ``many`` an Array(String) of lower-case UUIDs): a primary-key lookup through
-    the key table, not a scan of the table."""
-    keys = (
-        f"arrayMap(x -> concat('id ', x), {{{parameter}:Array(String)}})"
-        if many
-        else f"[concat('id ', {{{parameter}:String}})]"
-    )
-    return (
-        "(stored_time, statement_id) IN (SELECT stored_time, statement_id "
-        f"FROM {database}.lrs_statement_keys WHERE key IN {keys})"
-    )
-
-
 def match_keys(filters: Filters) -> list[str]:
     """Keys of ``lrs_statement_keys`` (migration 0014) a matching statement has, the most
     selective first (it drives the read): what a StatementRef inherits from its target."""

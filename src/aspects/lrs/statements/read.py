@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from clickhouse_connect.driver.client import Client
 
-from aspects.lrs.statements.query import Filters, build_sql, by_id
+from aspects.lrs.statements.query import Filters, build_sql
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ def one(client: Client, database: str, statement_id: str, authority: str | None)
         mine = " AND authority = {authority:String}"
     result = client.query(
         f"SELECT statement, stored_time, voiding_target FROM {table} "
-        f"WHERE {by_id('id', database)}{mine} LIMIT 1",
+        f"WHERE statement_id = toUUID({{id:String}}){mine} LIMIT 1",
         parameters=parameters,
     )
     if not result.result_rows:

@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import hashlib
 import threading
-import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,10 +36,8 @@ from aspects.lrs.statements.prepare import (
     index_row,
     stored_statement,
 )
-from aspects.lrs.statements.query import by_id
-from aspects.store.statements import StatementRow, without_erased
+from aspects.store.statements import actor_hash, actor_id_of, erased_hashes
 
-SOURCE = "lrs"
 _MICROSECOND = timedelta(microseconds=1)
 
 
@@ -173,7 +170,7 @@ class StatementWriter:
         result = self._client.query(
             "SELECT toString(statement_id), toString(content_hash) "
             f"FROM {self._database}.lrs_statements "
-            f"WHERE {by_id('ids', self._database, many=True)}",
+            "WHERE statement_id IN {ids:Array(UUID)}",
             parameters={"ids": list(ids)},
         )
         return {row[0]: row[1] for row in result.result_rows}
@@ -214,24 +211,22 @@ class StatementWriter:
     def _store(self, accepted: list[tuple[Batch, Incoming]]) -> None:
         base = self._stamp(len(accepted))
         try:
-            raw: list[StatementRow] = []
+            # Erased learners stay erased: the statements of an actor with a tombstone are
+            # skipped (the store's tombstone rule, aspects.store.statements).
+            erased = erased_hashes(self._client, self._database)
             index: list[list[Any]] = []
             statements: list[dict[str, Any]] = []
+            kept: list[tuple[Batch, Incoming]] = []
             for position, (batch, item) in enumerate(accepted):
                 stored = base + _MICROSECOND * position
                 statement = stored_statement(item, stored, batch.authority, batch.version)
+                if erased and actor_hash(actor_id_of(statement)) in erased:
+                    continue
                 text = orjson.dumps(statement).decode()
-                raw.append(StatementRow(uuid.UUID(item.statement_id), text, stored, SOURCE))
                 index.append(index_row(item, statement, stored, text))
                 statements.append(statement)
-            # Erased learners stay erased here too: what the raw table refuses, the index skips.
-            kept_rows = without_erased(self._client, self._database, raw)
-            if len(kept_rows) != len(raw):
-                kept = {row.statement_id for row in kept_rows}
-                keep = [row.statement_id in kept for row in raw]
-                index = [row for row, flag in zip(index, keep, strict=True) if flag]
-                statements = [s for s, flag in zip(statements, keep, strict=True) if flag]
-                accepted = [pair for pair, flag in zip(accepted, keep, strict=True) if flag]
+                kept.append((batch, item))
+            accepted = kept
             side = self._side_rows(accepted, statements, base)
             if self._side_client is None:
                 self._insert_side(self._client, *side)
@@ -242,7 +237,7 @@ class StatementWriter:
                 pending = self._pool.submit(self._insert_side, self._side_client, *side)
                 self._insert_index(index)
                 pending.result()
-            self._copier.committed(base + _MICROSECOND * (len(raw) - 1))
+            self._copier.committed(self._last_stored)
             self._known_definitions.update(key for key in side[1])
             if len(self._known_definitions) > 100_000:
                 self._known_definitions.clear()

@@ -1,8 +1,8 @@
 -- The LRS's inverted index: one row per (key, statement) for every key a GET /statements filter
--- or an id lookup can ask for, ordered by key, so that a filtered query reads only its matches
+-- can ask for, ordered by key, so that a filtered query reads only its matches
 -- (in stored order, stopping at the page's limit) instead of scanning lrs_statements, which is
 -- ordered by stored time. Keys are '<kind> <value>':
---   id <statement id>   v <verb id>   r <registration>   w <authority key> (statements/read/mine)
+--   v <verb id>   r <registration>   w <authority key> (statements/read/mine)
 --   a <agent key>  (actor, or object Agent/Group, incl. group members; see aspects.xapi.agents)
 --   A <agent key>  (related_agents=true: every agent the statement mentions)
 --   o <activity id> (the object Activity)   O <activity id> (related_activities=true)
@@ -31,7 +31,7 @@ SELECT key, stored_time, statement_id,
     least(stored_time, ifNull(parseDateTime64BestEffortOrNull(JSONExtractString(statement, 'timestamp'), 6, 'UTC'), stored_time)) AS retained_from
 FROM ${db}.lrs_statements
 ARRAY JOIN arrayDistinct(arrayConcat(
-    [concat('id ', toString(statement_id)), concat('v ', verb_id), concat('w ', authority)],
+    [concat('v ', verb_id), concat('w ', authority)],
     if(registration = '', [], [concat('r ', registration)]),
     arrayMap(x -> concat('a ', x), agents),
     arrayMap(x -> concat('A ', x), related_agents),
