@@ -11,14 +11,18 @@
 WITH
     per_learner AS
     (
-        -- One pass over the facts: each learner's figures per video.
+        -- One pass over the facts: each learner's figures per video, and the learner's watch
+        -- events as one sorted array (as in video_watched_segments).
         SELECT
             video_id,
             actor_id,
             uniqExactIf(statement_id, verb = 'played') AS plays,
             countIf(verb = 'completed') > 0 AS completed,
             countIf(verb = 'interacted' AND cc_enabled = true) > 0 AS captions,
-            max(video_length) AS length_seen
+            max(video_length) AS length_seen,
+            arraySort(groupUniqArrayIf(
+                (emission_time, statement_id, verb, video_time),
+                verb IN ('played', 'paused', 'seeked', 'terminated', 'completed'))) AS events
         FROM ${db}.fact_video
         WHERE course_key = {course_key:String}
           AND ({video_id:String} = '' OR video_id = {video_id:String})
@@ -30,36 +34,34 @@ WITH
     per_video AS
     (
         SELECT
-            l.video_id AS video_id,
-            sum(l.plays) AS views,
-            countIf(l.plays > 0) AS unique_viewers,
-            countIf(l.plays > 0 AND (l.completed OR w.segments >= 0.9 * ceil(l.video_length / 5)
-                                     AND l.video_length > 0)) AS full_viewers,
-            countIf(l.captions) AS caption_users,
-            any(l.video_length) AS length_seconds
+            video_id,
+            sum(plays) AS views,
+            countIf(plays > 0) AS unique_viewers,
+            countIf(plays > 0 AND (completed OR segments >= 0.9 * ceil(video_length / 5)
+                                   AND video_length > 0)) AS full_viewers,
+            countIf(captions) AS caption_users,
+            any(video_length) AS length_seconds
         FROM
         (
-            SELECT p.*, m.video_length AS video_length
-            FROM per_learner AS p
-            INNER JOIN
-            (
-                SELECT video_id, max(video_length) AS video_length
-                FROM ${db}.fact_video
-                WHERE course_key = {course_key:String}
-                  AND ({video_id:String} = '' OR video_id = {video_id:String})
-                  AND emission_time >= {since:DateTime64(6, 'UTC')}
-                  AND emission_time < {until:DateTime64(6, 'UTC')}
-                  AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
-                GROUP BY video_id
-            ) AS m ON m.video_id = p.video_id
-        ) AS l
-        LEFT JOIN
-        (
-            SELECT video_id, actor_id, count() AS segments
-            FROM (${report_video_watched_segments})
-            GROUP BY video_id, actor_id
-        ) AS w ON w.video_id = l.video_id AND w.actor_id = l.actor_id
-        GROUP BY l.video_id
+            SELECT
+                video_id,
+                plays,
+                completed,
+                captions,
+                max(length_seen) OVER (PARTITION BY video_id) AS video_length,
+                -- Distinct watched segments: the intervals of video_watched_segments.
+                length(arrayDistinct(arrayFlatten(arrayMap(
+                    (verb, at, next_verb, next_at) ->
+                        if(verb = 'played'
+                               AND next_verb IN ('paused', 'seeked', 'terminated', 'completed')
+                               AND next_at > at,
+                           range(toUInt32(floor(at / 5)), toUInt32(ceil(next_at / 5))),
+                           []),
+                    arrayPopBack(events.3), arrayPopBack(events.4),
+                    arrayPopFront(events.3), arrayPopFront(events.4))))) AS segments
+            FROM per_learner
+        )
+        GROUP BY video_id
     )
 SELECT
     if(s.block_id = '', v.video_id, s.display_name) AS video_name,

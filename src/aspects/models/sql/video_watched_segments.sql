@@ -16,13 +16,17 @@ FROM
     SELECT
         video_id,
         actor_id,
+        -- Each event beside the next one (arrays shifted by one, zipped): a lambda that
+        -- indexed into the whole array would copy it for every element (quadratic per learner).
         arrayJoin(arrayFlatten(arrayMap(
-            i -> range(toUInt32(floor(events[i].4 / 5)), toUInt32(ceil(events[i + 1].4 / 5))),
-            arrayFilter(
-                i -> events[i].3 = 'played'
-                     AND has(['paused', 'seeked', 'terminated', 'completed'], events[i + 1].3)
-                     AND events[i + 1].4 > events[i].4,
-                range(1, length(events)))))) AS segment
+            (verb, at, next_verb, next_at) ->
+                if(verb = 'played'
+                       AND next_verb IN ('paused', 'seeked', 'terminated', 'completed')
+                       AND next_at > at,
+                   range(toUInt32(floor(at / 5)), toUInt32(ceil(next_at / 5))),
+                   []),
+            arrayPopBack(events.3), arrayPopBack(events.4),
+            arrayPopFront(events.3), arrayPopFront(events.4)))) AS segment
     FROM
     (
         SELECT
