@@ -120,8 +120,23 @@ def schema_fingerprint(metadata_uri: str) -> str:
     return f"{version('apache-superset')} {schema_revision(metadata_uri)}"
 
 
-def roles_fingerprint(metadata_uri: str) -> str:
-    """What `superset init` depends on: Superset's version and our security manager."""
+def metadata_identity(metadata_uri: str, stamp_dir: Path) -> str:
+    """Which metadata database a stamp is about.
+
+    A SQLite file beside the stamp is named relative to it: the two travel together (a copied
+    data directory, the tests' template), so the stamp stays valid; any other URL as it is.
+    """
+    prefix = "sqlite:///"
+    if metadata_uri.startswith(prefix):
+        path = Path(metadata_uri.removeprefix(prefix))
+        if path.parent == stamp_dir:
+            return f"sqlite:(beside the stamp)/{path.name}"
+    return metadata_uri
+
+
+def roles_fingerprint(metadata_identity: str) -> str:
+    """What `superset init` depends on: Superset's version, our security manager, and which
+    metadata database it ran on."""
     from importlib.metadata import version
 
     from aspects_superset import security
@@ -129,7 +144,7 @@ def roles_fingerprint(metadata_uri: str) -> str:
     digest = hashlib.sha256()
     digest.update(version("apache-superset").encode())
     digest.update(Path(security.__file__).read_bytes())
-    digest.update(metadata_uri.encode())
+    digest.update(metadata_identity.encode())
     return digest.hexdigest()
 
 
@@ -146,7 +161,7 @@ def init() -> None:
     else:
         print("metadata schema is up to date", flush=True)
     stamp = runtime.cache_dir.parent / "roles.stamp"
-    fingerprint = roles_fingerprint(runtime.metadata_db_uri)
+    fingerprint = roles_fingerprint(metadata_identity(uri, stamp.parent.resolve()))
     if not stamp.is_file() or stamp.read_text().strip() != fingerprint:
         superset_cli("init")
         stamp.parent.mkdir(parents=True, exist_ok=True)
