@@ -194,11 +194,12 @@ def build_sql(database: str, filters: Filters) -> tuple[str, dict[str, Any]]:
     direction = "ASC" if filters.ascending else "DESC"
     order = f"ORDER BY stored_time {direction}, statement_id {direction} LIMIT {{limit:UInt32}}"
     times = _time_sql(filters, parameters)
-    # Voided = target of a voiding statement, unless that target is itself a voiding statement.
+    # Voided = target of a voiding statement, unless that target is itself a voiding statement
+    # (both read from the key table's few 'V' rows, not from a scan of lrs_statements).
     not_voided = (
-        f"statement_id NOT IN (SELECT toUUID(voiding_target) FROM {table} "
-        f"WHERE voiding_target != '' AND voiding_target NOT IN (SELECT toString(statement_id) "
-        f"FROM {table} WHERE voiding_target != ''))"
+        f"statement_id NOT IN (SELECT toUUIDOrZero(substring(key, 3)) FROM {keys_table} "
+        f"WHERE startsWith(key, 'V ') AND substring(key, 3) NOT IN "
+        f"(SELECT toString(statement_id) FROM {keys_table} WHERE startsWith(key, 'V ')))"
     )
 
     def keyed(keys: list[str], prefix: str, extra: list[str]) -> str:
@@ -231,19 +232,27 @@ def build_sql(database: str, filters: Filters) -> tuple[str, dict[str, Any]]:
         )
     candidates = [main]
     if matches:
-        # A statement whose object is a StatementRef matches when its target matches. The
-        # targets are looked for among referenced statements only (few), so it stays cheap.
+        # A statement whose object is a StatementRef matches when its target matches. Both the
+        # referencing statements and their targets come from the key table's few 'R' rows.
         referenced = (
-            f"statement_id IN (SELECT toUUIDOrZero(ref_target) FROM {table} WHERE ref_target != '')"
+            f"statement_id IN (SELECT toUUIDOrZero(substring(key, 3)) FROM {keys_table} "
+            "WHERE startsWith(key, 'R '))"
         )
-        referencing = ["ref_target != ''", *times, not_voided]
-        if filters.authority is not None:
-            parameters["authority"] = filters.authority
-            referencing.append("authority = {authority:String}")
         targets = keyed(matches, "t", [referenced]).replace(f" {order}", "")
-        referencing.append(f"toUUIDOrZero(ref_target) IN (SELECT statement_id FROM ({targets}))")
+        referencing = [
+            "startsWith(key, 'R ')",
+            *times,
+            not_voided,
+            f"toUUIDOrZero(substring(key, 3)) IN (SELECT statement_id FROM ({targets}))",
+        ]
+        if filters.authority is not None:
+            parameters["authority"] = f"w {filters.authority}"
+            referencing.append(
+                f"statement_id IN (SELECT statement_id FROM {keys_table} "
+                f"WHERE {' AND '.join(['key = {authority:String}', *times])})"
+            )
         candidates.append(
-            f"SELECT stored_time, statement_id FROM {table} "
+            f"SELECT stored_time, statement_id FROM {keys_table} "
             f"WHERE {' AND '.join(referencing)} {order}"
         )
     union = " UNION ALL ".join(f"({sql})" for sql in candidates)

@@ -38,7 +38,8 @@ def one(client: Client, database: str, statement_id: str, authority: str | None)
     voided = False
     if not voiding_target:  # a voiding statement itself cannot be voided
         count = client.query(
-            f"SELECT count() FROM {table} WHERE voiding_target = {{id:String}}",
+            f"SELECT count() FROM {database}.lrs_statement_keys "
+            "WHERE key = concat('V ', {id:String})",
             parameters={"id": statement_id},
         ).result_rows[0][0]
         voided = count > 0

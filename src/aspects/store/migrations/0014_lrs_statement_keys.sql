@@ -6,6 +6,8 @@
 --   a <agent key>  (actor, or object Agent/Group, incl. group members; see aspects.xapi.agents)
 --   A <agent key>  (related_agents=true: every agent the statement mentions)
 --   o <activity id> (the object Activity)   O <activity id> (related_activities=true)
+--   R <statement id> (the statement's object is a StatementRef to it)
+--   V <statement id> (the statement is a voiding statement of it)
 -- Filled by a materialized view inside each LRS commit, so an answered POST is in the index.
 -- (Statements an LRS stored before this migration are not indexed: migrations are DDL only.)
 -- Erasure and retention treat the keys like their statements: `agents` (not stored) exposes the
@@ -33,6 +35,8 @@ FROM ${db}.lrs_statements
 ARRAY JOIN arrayDistinct(arrayConcat(
     [concat('v ', verb_id), concat('w ', authority)],
     if(registration = '', [], [concat('r ', registration)]),
+    if(ref_target = '', [], [concat('R ', ref_target)]),
+    if(voiding_target = '', [], [concat('V ', voiding_target)]),
     arrayMap(x -> concat('a ', x), agents),
     arrayMap(x -> concat('A ', x), related_agents),
     arrayMap(x -> concat('o ', x), activities),
