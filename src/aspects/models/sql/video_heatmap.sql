@@ -7,7 +7,7 @@
 SELECT
     if(s.display_name = '', w.video_id, s.display_name) AS video_name,
     w.segment * 5 AS segment_start,
-    uniqExact(w.actor_id) AS viewers,
+    count() AS viewers,  -- rows of video_watched_segments are one per learner and segment
     sum(w.plays) AS plays,
     w.video_id AS video_id
 FROM (${report_video_watched_segments}) AS w
