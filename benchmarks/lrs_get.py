@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import subprocess
 import sys
@@ -162,7 +163,8 @@ def main() -> None:
                 p50, p95 = percentile(every, 0.5), percentile(every, 0.95)
                 overall_p95.append(p95)
                 print(
-                    f"run={run + 1} ALL n={len(every)} p50={p50:.1f} ms p95={p95:.1f} ms",
+                    f"run={run + 1} ALL n={len(every)} p50={p50:.1f} ms p95={p95:.1f} ms "
+                    f"load={os.getloadavg()[0]:.1f}",
                     flush=True,
                 )
             print(
