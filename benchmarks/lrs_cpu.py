@@ -6,8 +6,9 @@ CPU time (``time.process_time``: every thread of the process, chDB's included) r
 wall time, so that the figures mean something on a machine other work loads. Steps:
 
 - ``receive``: body bytes -> validated, prepared statements (``statements_from``);
-- ``commit``: the group-commit writer storing one request (id check, LRS tables, and whatever
-  else the writer does synchronously);
+- ``commit``: the group-commit writer storing one request alone (id check, LRS tables with the
+  key-table view, and the Python work between); ``of_which_*`` split out its two store round
+  trips;
 - ``copy``: the background copy of those statements into the raw table (with its report views),
   measured over the whole run and divided per request (it runs in large batches).
 
@@ -51,6 +52,19 @@ def one_run(
     ]
     receive: list[float] = []
     commit: list[float] = []
+    parts: dict[str, list[float]] = {"id_check": [], "lrs_insert": []}
+    # The commit's two store round trips, timed where the writer makes them.
+    for label, name in (("id_check", "_existing"), ("lrs_insert", "_insert_index")):
+        method = getattr(writer, name)
+
+        def timed(*args: object, _method: object = method, _label: str = label) -> object:
+            started = time.process_time()
+            try:
+                return _method(*args)  # type: ignore[operator]
+            finally:
+                parts[_label].append((time.process_time() - started) * 1000)
+
+        setattr(writer, name, timed)
     for body in bodies:
         started = time.process_time()
         items, _ = statements_from("application/json", body, "1.0.3")
@@ -68,6 +82,8 @@ def one_run(
         "receive": statistics.median(receive),
         "commit": statistics.median(commit),
         "copy": copy,
+        "of_which_id_check": statistics.median(parts["id_check"]),
+        "of_which_lrs_insert": statistics.median(parts["lrs_insert"]),
     }
 
 
@@ -94,7 +110,7 @@ def main() -> None:
                 flush=True,
             )
         medians = {k: statistics.median(r[k] for r in results) for k in results[0]}
-        total = sum(medians.values())
+        total = medians["receive"] + medians["commit"] + medians["copy"]
         print(
             f"median CPU ms per {args.batch}-statement request: "
             + " ".join(f"{k}={v:.1f}" for k, v in medians.items())
