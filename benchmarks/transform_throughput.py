@@ -7,19 +7,26 @@ Each line goes through what ``aspects transform`` does per line: parse the track
 (all families, including multi-question problem_check) spread over 20,000 learners and distinct
 timestamps; a pool of 50,000 distinct lines is replayed to reach N events, so per-user caches see
 a realistic hit rate without holding 1 GB of input in memory. One process, one core.
-Prints events/s per run, the median, statements/s and peak RSS.
+
+Each run is a fresh process; the compiled build (``make compile``) and the sources
+(``ASPECTS_PURE_PYTHON=1``) alternate run by run, so both see the same machine load. Prints
+events/s per run (wall and CPU time), the medians per build, their ratio, statements/s, peak
+RSS and the load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -34,6 +41,7 @@ from aspects.transform import (  # noqa: E402
     Transformer,
     parse_line,
 )
+from aspects.transform.native import PURE_ENV  # noqa: E402
 from aspects.transform.settings import TransformSettings  # noqa: E402
 
 EVENTS = ROOT / "tests" / "fixtures" / "erb" / "events"
@@ -82,38 +90,90 @@ def run_once(lines: list[bytes], events: int) -> tuple[float, float, int]:
     return time.perf_counter() - started, time.process_time() - cpu_started, written
 
 
+def child(args: argparse.Namespace) -> None:
+    """One timed run in this process, with whichever build it imported; a JSON line out."""
+    from aspects.transform.native import build_info
+
+    lines = pool(50_000, args.users)
+    elapsed, cpu, written = run_once(lines, args.events)
+    info = build_info()
+    result = {
+        "build": info["build"],
+        "compiled_modules": info["compiled_modules"],
+        "wall": elapsed,
+        "cpu": cpu,
+        "written": written,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    print(json.dumps(result))
+
+
+def spawn(args: argparse.Namespace, build: str) -> dict[str, Any]:
+    env = {**os.environ, PURE_ENV: "1" if build == "python" else "0"}
+    command = [sys.executable, __file__, "--child", "--events", str(args.events)]
+    command += ["--users", str(args.users)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--users", type=int, default=20_000)
+    parser.add_argument(
+        "--builds",
+        default="compiled,python",
+        help="builds to compare, interleaved run by run: compiled (make compile), python",
+    )
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    lines = pool(50_000, args.users)
-    print(f"{args.events:,} events per run, pool {len(lines):,} lines, {args.users:,} learners")
-    rates, cpu_rates = [], []
+    if args.child:
+        child(args)
+        return
+    builds = [b.strip() for b in args.builds.split(",") if b.strip()]
+    print(
+        f"{args.events:,} events per run, pool 50,000 lines, {args.users:,} learners; "
+        f"each run in its own process, builds interleaved: {', '.join(builds)}"
+    )
+    cpu_rates: dict[str, list[float]] = {build: [] for build in builds}
+    rates: dict[str, list[float]] = {build: [] for build in builds}
+    peaks: dict[str, float] = dict.fromkeys(builds, 0.0)
     for run in range(args.runs):
-        elapsed, cpu, written = run_once(lines, args.events)
-        rates.append(args.events / elapsed)
-        cpu_rates.append(args.events / cpu)
-        print(
-            f"run {run + 1}: {args.events / elapsed:,.0f} events/s wall, "
-            f"{args.events / cpu:,.0f} events/s of CPU time, "
-            f"{written / elapsed:,.0f} statements/s ({elapsed:.1f} s wall, {cpu:.1f} s CPU)"
-        )
-    # Machine yardstick, same process: only parsing and re-serialising each line with orjson.
+        for build in builds:
+            r = spawn(args, build)
+            if build == "compiled" and r["build"] != "compiled":
+                raise SystemExit(f"the compiled build is not in use ({r['build']})")
+            rates[build].append(args.events / r["wall"])
+            cpu_rates[build].append(args.events / r["cpu"])
+            peaks[build] = max(peaks[build], r["peak_rss_mb"])
+            print(
+                f"run {run + 1} {build:>8}: {args.events / r['wall']:,.0f} events/s wall, "
+                f"{args.events / r['cpu']:,.0f} events/s of CPU time, "
+                f"{r['written'] / r['cpu']:,.0f} statements/s CPU "
+                f"({r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU), peak RSS "
+                f"{r['peak_rss_mb']:,.0f} MB, load {os.getloadavg()[0]:.1f} [{r['build']}]"
+            )
+    # Machine yardstick: only parsing and re-serialising each line with orjson.
     # On a shared machine compare events/s with this, not only with the absolute target.
+    lines = pool(50_000, args.users)
     started = time.process_time()
     for i in range(200_000):
         line = lines[i % len(lines)]
         orjson.dumps(orjson.loads(line[line.find(b"{") :]))
     print(f"yardstick: orjson loads+dumps alone {200_000 / (time.process_time() - started):,.0f}/s")
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # On a shared machine wall time includes waiting for the core; CPU time does not.
-    print(
-        f"median: {statistics.median(rates):,.0f} events/s wall, "
-        f"{statistics.median(cpu_rates):,.0f} events/s of CPU time (target >= 50,000)"
-    )
-    print(f"peak RSS: {peak_mb:,.0f} MB")
+    for build in builds:
+        print(
+            f"median {build:>8}: {statistics.median(rates[build]):,.0f} events/s wall, "
+            f"{statistics.median(cpu_rates[build]):,.0f} events/s of CPU time "
+            f"(target >= 50,000), peak RSS {peaks[build]:,.0f} MB"
+        )
+    if "compiled" in builds and "python" in builds:
+        gain = statistics.median(cpu_rates["compiled"]) / statistics.median(cpu_rates["python"])
+        print(f"compiled / python (CPU time medians): {gain:.2f}x")
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

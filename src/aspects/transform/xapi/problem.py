@@ -177,11 +177,24 @@ def _check_object(
     return {"id": object_id, "objectType": "Activity", "definition": definition}
 
 
+# JSON texts of answer lists made of strings: learners give the same few answers, and
+# json.dumps costs more than the rest of a question's statement.
+_LIST_TEXTS: dict[tuple[str, ...], str] = {}
+
+
 def _response(value: Any) -> str | None:
     """xAPI responses are strings: lists as JSON (ERB), anything else as its text."""
     if value is None:
         return None
     if isinstance(value, list):
+        if all(type(item) is str for item in value):
+            key = tuple(value)
+            text = _LIST_TEXTS.get(key)
+            if text is None:
+                if len(_LIST_TEXTS) > 100_000:
+                    _LIST_TEXTS.clear()
+                text = _LIST_TEXTS[key] = json.dumps(value, ensure_ascii=False)
+            return text
         return json.dumps(value, ensure_ascii=False)
     return value if isinstance(value, str) else str(value)
 
