@@ -101,3 +101,23 @@ def test_cli_caliper_format(tmp_path: Path) -> None:
     assert events
     assert {e["@context"] for e in events} == {"http://purl.imsglobal.org/ctx/caliper/v1p2"}
     assert "skipped" in result.stderr.decode()
+
+
+def test_build_info_says_which_build_runs(tmp_path: Path) -> None:
+    from aspects.transform.native import PURE_ENV, build_state
+
+    done = run(["--build-info"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    info = json.loads(done.stdout)
+    state = build_state()
+    expected = "compiled" if state.use_compiled else "python"
+    assert str(info["build"]).startswith(expected)
+    assert info["compilable_modules"] == len(state.modules)
+    forced = subprocess.run(
+        [sys.executable, "-c", "from aspects.cli import main; main()", "transform", "--build-info"],
+        capture_output=True,
+        env={**os.environ, PURE_ENV: "1", "ASPECTS_DATA_DIR": str(tmp_path / "var")},
+        check=True,
+        timeout=120,
+    )
+    assert json.loads(forced.stdout)["compiled_modules"] == 0

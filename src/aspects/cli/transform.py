@@ -20,6 +20,13 @@ from aspects.transform import (
 from aspects.transform.batch import Rejection, Summary, open_log, transform_lines
 
 
+def _print_build_info(ctx: click.Context) -> None:
+    from aspects.transform.native import build_info
+
+    click.echo(orjson.dumps(build_info()).decode())
+    ctx.exit(0)
+
+
 @click.command()
 @click.argument("files", nargs=-1, type=str)
 @click.option(
@@ -44,6 +51,14 @@ from aspects.transform.batch import Rejection, Summary, open_log, transform_line
     "--external-ids",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="CSV user_id,external_user_id from the LMS (overrides transform.external_ids_file).",
+)
+@click.option(
+    "--build-info",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=lambda ctx, _param, value: _print_build_info(ctx) if value else None,
+    help="Say which build of the transformer runs (compiled with mypyc, or the sources) and exit.",
 )
 @click.pass_context
 def transform(
