@@ -8,12 +8,15 @@ owns the embedded database); every report case of benchmarks/reports.py requeste
 ``GET /api/v1/reports/{name}`` (JSON, first page) ``--runs`` times after one warm-up, and the
 same report run directly (``run_report``, no HTTP) as often, alternating. Prints p50 and p95 per
 case over HTTP, the direct p50 (so the API's own overhead shows apart from the report's SQL),
-and whether course-level reports meet the 300 ms p95 target.
+the median CPU time of a request (this process's: server, engine and client; on a shared
+machine steadier than wall time), the load average, and whether course-level reports meet the
+300 ms p95 target.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import threading
@@ -62,7 +65,7 @@ def main() -> None:
     print(f"raw rows: {rows:,}; course {bench.BENCH_COURSE}; {args.runs} runs per case")
     print(
         f"{'report':<26} {'parameters':<40} {'rows':>6} {'p50 ms':>7} {'p95 ms':>7} "
-        f"{'direct p50':>10}"
+        f"{'direct p50':>10} {'cpu ms':>7} {'load':>5}"
     )
     misses = []
     with httpx.Client(
@@ -72,11 +75,12 @@ def main() -> None:
             query = {("course_id" if k == "course_key" else k): v for k, v in params.items()}
             first = http.get(f"/api/v1/reports/{name}", params=query)
             first.raise_for_status()
-            timings, direct = [], []
+            timings, direct, cpu = [], [], []
             for _ in range(args.runs):
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 http.get(f"/api/v1/reports/{name}", params=query).raise_for_status()
                 timings.append((time.perf_counter() - started) * 1000)
+                cpu.append((time.process_time() - cpu_started) * 1000)
                 started = time.perf_counter()
                 run_report(client, store.database, name, params, pii_enabled=True)
                 direct.append((time.perf_counter() - started) * 1000)
@@ -86,7 +90,8 @@ def main() -> None:
             print(
                 f"{name:<26} {shown[:40]:<40} {first.json()['total']:>6} "
                 f"{statistics.median(timings):>7.0f} {p95:>7.0f} "
-                f"{statistics.median(direct):>10.0f}"
+                f"{statistics.median(direct):>10.0f} {statistics.median(cpu):>7.0f} "
+                f"{os.getloadavg()[0]:>5.1f}"
             )
             if "course_id" in query and p95 > TARGET_MS:
                 misses.append(f"{name} ({p95:.0f} ms)")
