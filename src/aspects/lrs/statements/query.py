@@ -9,6 +9,7 @@ so any LRS process can serve the next page.
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -179,7 +180,29 @@ def _time_sql(filters: Filters, parameters: dict[str, Any]) -> list[str]:
     return where
 
 
-def build_sql(database: str, filters: Filters) -> tuple[str, dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class References:
+    """The statement ids voiding and StatementRefs point at (read once per page: few)."""
+
+    voided: list[str]  # voided statements (targets of voiding statements that are not voiding)
+    referenced: list[str]  # targets of any StatementRef
+
+
+REFERENCES_SQL = (
+    "SELECT substring(key, 1, 1), substring(key, 3), toString(statement_id) "
+    "FROM {database}.lrs_statement_keys WHERE startsWith(key, 'V ') OR startsWith(key, 'R ')"
+)
+
+
+def references(rows: Sequence[Sequence[Any]]) -> References:
+    """:class:`References` from the rows of :data:`REFERENCES_SQL` (kind, target, statement)."""
+    voiding = {str(row[2]) for row in rows if row[0] == "V"}
+    voided = sorted({str(row[1]) for row in rows if row[0] == "V"} - voiding)
+    referenced = sorted({str(row[1]) for row in rows if row[0] == "R"})
+    return References(voided, referenced)
+
+
+def build_sql(database: str, filters: Filters, refs: References) -> tuple[str, dict[str, Any]]:
     """The SELECT of one page: limit + 1 rows (to know whether there is more) of (statement,
     stored, id) in the requested order.
 
@@ -194,13 +217,9 @@ def build_sql(database: str, filters: Filters) -> tuple[str, dict[str, Any]]:
     direction = "ASC" if filters.ascending else "DESC"
     order = f"ORDER BY stored_time {direction}, statement_id {direction} LIMIT {{limit:UInt32}}"
     times = _time_sql(filters, parameters)
-    # Voided = target of a voiding statement, unless that target is itself a voiding statement
-    # (both read from the key table's few 'V' rows, not from a scan of lrs_statements).
-    not_voided = (
-        f"statement_id NOT IN (SELECT toUUIDOrZero(substring(key, 3)) FROM {keys_table} "
-        f"WHERE startsWith(key, 'V ') AND substring(key, 3) NOT IN "
-        f"(SELECT toString(statement_id) FROM {keys_table} WHERE startsWith(key, 'V ')))"
-    )
+    # Voided = target of a voiding statement, unless that target is itself a voiding statement.
+    parameters["voided"] = refs.voided
+    not_voided = "statement_id NOT IN {voided:Array(UUID)}"
 
     def keyed(keys: list[str], prefix: str, extra: list[str]) -> str:
         """Candidates (stored_time, statement_id) having every key, newest/oldest first."""
@@ -232,12 +251,11 @@ def build_sql(database: str, filters: Filters) -> tuple[str, dict[str, Any]]:
         )
     candidates = [main]
     if matches:
-        # A statement whose object is a StatementRef matches when its target matches. Both the
-        # referencing statements and their targets come from the key table's few 'R' rows.
-        referenced = (
-            f"statement_id IN (SELECT toUUIDOrZero(substring(key, 3)) FROM {keys_table} "
-            "WHERE startsWith(key, 'R '))"
-        )
+        # A statement whose object is a StatementRef matches when its target matches: the
+        # referencing statements are the key table's few 'R' rows, their targets among the
+        # referenced statements.
+        parameters["referenced"] = refs.referenced
+        referenced = "statement_id IN {referenced:Array(UUID)}"
         targets = keyed(matches, "t", [referenced]).replace(f" {order}", "")
         referencing = [
             "startsWith(key, 'R ')",

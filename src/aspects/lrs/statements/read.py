@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from clickhouse_connect.driver.client import Client
 
-from aspects.lrs.statements.query import Filters, build_sql
+from aspects.lrs.statements.query import REFERENCES_SQL, Filters, build_sql, references
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,8 @@ def page(
     client: Client, database: str, filters: Filters
 ) -> list[tuple[dict[str, Any], datetime, str]]:
     """Up to ``filters.limit + 1`` (statement, stored, id) in the requested order."""
-    sql, parameters = build_sql(database, filters)
+    found = client.query(REFERENCES_SQL.format(database=database)).result_rows
+    sql, parameters = build_sql(database, filters, references(found))
     return [
         (orjson.loads(text), stored, statement_id)
         for text, stored, statement_id in client.query(sql, parameters=parameters).result_rows
