@@ -107,7 +107,7 @@ class LocalLoginView(BaseView):  # type: ignore[misc]
     @expose("/", methods=["GET", "POST"])
     @no_cache  # type: ignore[misc]
     def login(self) -> Any:
-        next_url = get_safe_redirect(request.args.get("next", ""))
+        next_url = get_safe_redirect(request.args.get("next") or self.appbuilder.get_url_for_index)
         user = getattr(g, "user", None)
         if user is not None and user.is_authenticated:
             return redirect(next_url)

@@ -8,6 +8,7 @@ the same answer; repeated failures lock the form for the client address.
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -104,6 +105,25 @@ def test_local_form_needs_its_csrf_token(deployment: Deployment) -> None:
         assert answer.status_code == 302
         assert "/login/" in answer.headers["location"]
         assert client.get("/api/v1/me/").status_code == 401
+
+
+def test_local_form_never_redirects_off_site(deployment: Deployment) -> None:
+    with httpx.Client(base_url=deployment.url) as client:
+        form = client.get("/login/local/")
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form.text)
+        assert token is not None, form.text
+        answer = client.post(
+            "/login/local/",
+            params={"next": "https://evil.example/"},
+            data={
+                "csrf_token": token.group(1),
+                "username": LOCAL_ADMIN[0],
+                "password": LOCAL_ADMIN[1],
+            },
+        )
+        assert answer.status_code == 302
+        assert "evil.example" not in answer.headers["location"]
+        assert client.get("/api/v1/me/").json()["result"]["username"] == LOCAL_ADMIN[0]
 
 
 def test_password_login_api_stays_closed_under_sso(deployment: Deployment) -> None:
