@@ -147,3 +147,18 @@ def test_a_stale_build_is_not_used(tmp_path: Path) -> None:
         "python (compiled build out of date: run `make compile`)\n",
     ]
     assert "older than their sources" in done.stderr
+
+
+def test_the_picklable_classes_pickle_in_either_build() -> None:
+    """Worker processes receive these; compiled classes need an explicit ``__reduce__``."""
+    import pickle
+
+    from aspects.transform import ExternalIds, StaticCourseNames
+    from aspects.transform.batch import Rejection
+
+    rejection = Rejection("tracking.log", 7, "invalid JSON", "{")
+    assert pickle.loads(pickle.dumps(rejection)) == rejection
+    ids = ExternalIds({"1": "a"}, {"ann": "a"}, {"1": "ann@example.com"})
+    assert pickle.loads(pickle.dumps(ids)) == ids
+    names = pickle.loads(pickle.dumps(StaticCourseNames({"c": "Course"}, default="?")))
+    assert (names("c"), names("other")) == ("Course", "?")

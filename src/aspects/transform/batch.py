@@ -31,6 +31,10 @@ class Rejection:
     reason: str
     line: str
 
+    def __reduce__(self) -> tuple[type[Rejection], tuple[str, int, str, str]]:
+        # explicit: the compiled (mypyc) class cannot be unpickled field by field
+        return (Rejection, (self.source, self.line_number, self.reason, self.line))
+
 
 @dataclass
 class Summary:

@@ -26,6 +26,10 @@ class StaticCourseNames:
     def __call__(self, course_id: str, /) -> str | None:
         return self._names.get(course_id, self._default)
 
+    def __reduce__(self) -> tuple[type[StaticCourseNames], tuple[dict[str, str], str | None]]:
+        # explicit: the compiled (mypyc) class has no instance dict to pickle
+        return (StaticCourseNames, (self._names, self._default))
+
 
 def no_course_names(course_id: str, /) -> str | None:
     """The source used when none is configured: statements then carry no course name."""

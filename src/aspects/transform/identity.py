@@ -39,6 +39,12 @@ class ExternalIds:
     by_username: Mapping[str, str] = field(default_factory=dict)
     emails: Mapping[str, str] = field(default_factory=dict)
 
+    def __reduce__(
+        self,
+    ) -> tuple[type[ExternalIds], tuple[Mapping[str, str], Mapping[str, str], Mapping[str, str]]]:
+        # explicit: the compiled (mypyc) class cannot be unpickled field by field
+        return (ExternalIds, (self.by_user_id, self.by_username, self.emails))
+
     def external_id(self, user_key: str) -> str | None:
         if user_key.isdigit():
             return self.by_user_id.get(user_key)
