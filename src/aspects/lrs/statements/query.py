@@ -219,7 +219,7 @@ def build_sql(database: str, filters: Filters, refs: References) -> tuple[str, d
     times = _time_sql(filters, parameters)
     # Voided = target of a voiding statement, unless that target is itself a voiding statement.
     parameters["voided"] = refs.voided
-    not_voided = "statement_id NOT IN {voided:Array(UUID)}"
+    not_voided = ["statement_id NOT IN {voided:Array(UUID)}"] if refs.voided else []
 
     def keyed(keys: list[str], prefix: str, extra: list[str]) -> str:
         """Candidates (stored_time, statement_id) having every key, newest/oldest first."""
@@ -242,15 +242,14 @@ def build_sql(database: str, filters: Filters, refs: References) -> tuple[str, d
     own = list(matches)
     if filters.authority is not None:
         own.append(f"w {filters.authority}")
-    if own:
-        main = keyed(own, "k", [not_voided])
-    else:
-        main = (
-            f"SELECT stored_time, statement_id FROM {table} "
-            f"WHERE {' AND '.join([*times, not_voided])} {order}"
-        )
-    candidates = [main]
-    if matches:
+    if not own:
+        # No key: lrs_statements itself in stored order, stopped at the limit.
+        return (
+            f"SELECT statement, stored_time, toString(statement_id) FROM {table} "
+            f"WHERE {' AND '.join([*times, *not_voided]) or '1'} {order}"
+        ), parameters
+    candidates = [keyed(own, "k", not_voided)]
+    if matches and refs.referenced:
         # A statement whose object is a StatementRef matches when its target matches: the
         # referencing statements are the key table's few 'R' rows, their targets among the
         # referenced statements.
@@ -260,7 +259,7 @@ def build_sql(database: str, filters: Filters, refs: References) -> tuple[str, d
         referencing = [
             "startsWith(key, 'R ')",
             *times,
-            not_voided,
+            *not_voided,
             f"toUUIDOrZero(substring(key, 3)) IN (SELECT statement_id FROM ({targets}))",
         ]
         if filters.authority is not None:
