@@ -32,7 +32,7 @@ GROUP = "aspects.transform._native"
 # Not compiled: package __init__ files (import-time wiring), the pydantic settings model
 # (mypyc cannot compile its metaclass), the store-backed course names (I/O bound), the
 # compiled-build switch itself, and the worker-pool wiring.
-EXCLUDED = {"settings.py", "course_store.py", "native.py", "parallel.py"}
+EXCLUDED = {"settings.py", "course_store.py", "native.py"}
 
 
 def sources() -> list[Path]:

@@ -68,13 +68,9 @@ def transform_lines(
     *,
     source: str = "-",
     on_reject: Callable[[Rejection], None] | None = None,
-    first_line: int = 1,
 ) -> Iterator[dict[str, Any]]:
-    """Yield the statements of every line; count the rest in ``summary``.
-
-    ``first_line``: the line number of the first line (a chunk from the middle of a log).
-    """
-    for number, line in enumerate(lines, start=first_line):
+    """Yield the statements of every line; count the rest in ``summary``."""
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue  # blank lines (e.g. a trailing newline) are not events
         summary.events_read += 1
