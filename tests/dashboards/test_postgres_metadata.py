@@ -37,7 +37,7 @@ from tests.dashboards.harness import (
     superset_settings,
     wait_for_superset,
 )
-from tests.lrs.postgres import Cluster, postgres_cluster  # noqa: F401 (fixture)
+from tests.lrs.postgres import Cluster, _bin_dir, postgres_cluster  # noqa: F401 (fixture)
 from tests.support import free_port
 
 
@@ -55,12 +55,23 @@ def _dsn(cluster: Cluster, sqlalchemy_url: str) -> str:
 
 
 @pytest.fixture(scope="module")
+def cluster(request: pytest.FixtureRequest) -> Cluster:
+    """The shared throwaway cluster; skipped only when PostgreSQL is not installed at all
+    (`make test` installs it): any other reason it cannot start is a failure here."""
+    if _bin_dir() is None:
+        pytest.skip("PostgreSQL binaries not found (Debian: apt-get install -y postgresql)")
+    try:
+        found: Cluster = request.getfixturevalue("postgres_cluster")
+    except pytest.skip.Exception as skipped:
+        pytest.fail(f"PostgreSQL is installed but the test cluster did not start: {skipped}")
+    return found
+
+
+@pytest.fixture(scope="module")
 def pg_deployment(
-    tmp_path_factory: pytest.TempPathFactory,
-    endpoint: Endpoint,
-    postgres_cluster: Cluster,  # noqa: F811 (the imported fixture)
+    tmp_path_factory: pytest.TempPathFactory, endpoint: Endpoint, cluster: Cluster
 ) -> Iterator[PostgresDeployment]:
-    metadata_url = postgres_cluster.create_database()
+    metadata_url = cluster.create_database()
     port = free_port()
     data_dir = tmp_path_factory.mktemp("superset-postgres")
     settings = superset_settings(data_dir, endpoint, None, port, metadata_url=metadata_url)
@@ -70,7 +81,7 @@ def pg_deployment(
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_superset(url, process, log)
-        yield PostgresDeployment(url, settings, _dsn(postgres_cluster, metadata_url), process)
+        yield PostgresDeployment(url, settings, _dsn(cluster, metadata_url), process)
     finally:
         stop_process(process)
 
