@@ -110,6 +110,35 @@ def test_copytruncate_reads_the_unread_rest_from_the_copy(
     _assert_stored_once(store, settings, first + unread + after)
 
 
+def test_copytruncate_noticed_even_when_the_new_file_outgrew_our_offset(
+    tmp_path: Path, settings: Settings, store: Client, state: IngestState, templates: list[str]
+) -> None:
+    """A follower stalled (a slow INSERT) while the log was copied, truncated and written past
+    the old offset: the size alone no longer shows the truncation, the first line does."""
+    log = tmp_path / "tracking.log"
+    first, unread, after = (
+        _lines(templates, 20, 14),
+        _lines(templates, 10, 15),
+        _lines(templates, 300, 16),
+    )
+    log.write_bytes(b"".join(first))
+    stream = Stream(log, state, build_converter(converter_spec(settings)))
+    sink = Sink()
+    _poll_all(stream, sink, settings, store, state)
+    with log.open("ab") as handle:
+        handle.writelines(unread)
+    shutil.copyfile(log, tmp_path / "tracking.log.1")
+    with log.open("r+b") as handle:
+        handle.truncate(0)
+    with log.open("ab") as handle:
+        handle.writelines(after)
+    assert log.stat().st_size > sum(map(len, first + unread))
+    _poll_all(stream, sink, settings, store, state)
+    stream.close()
+    _assert_stored_once(store, settings, first + unread + after)
+    assert state.counters()["rejected"] == expected(settings, first + unread + after)[1]
+
+
 def test_restart_resumes_from_the_checkpoint_even_after_rotations(
     tmp_path: Path, settings: Settings, store: Client, state: IngestState, templates: list[str]
 ) -> None:

@@ -6,7 +6,8 @@ the sink, and notices two kinds of rotation:
 - rename (logrotate's default): the path now names another inode. The old file is drained to its
   end through the handle still open, then the new file is read from its start. We switch only once
   the new file has data, i.e. the writer has moved on and the old file will not grow again.
-- copytruncate: same inode, but the file shrank below our offset or its first line changed. The
+- copytruncate: same inode, but the file shrank below our offset or its first line changed (checked
+  after every read too, since the writer may have written past our offset again by then). The
   lines we had not read yet are in the copy (``tracking.log.1``, maybe ``.gz``): we find it by its
   fingerprint, read it from our offset, then read the truncated live file from its start.
 
@@ -108,7 +109,7 @@ class Stream:
             return 0
         assert self._live is not None
         read = self._read_live(sink, limit, deadline)
-        if read == 0:
+        if read == 0 and self._live is not None:
             self._check_rotation(sink)
         return read
 
@@ -173,6 +174,12 @@ class Stream:
                 size *= 2  # one line longer than a read: read more at once
                 continue
             size = READ_BYTES
+            if self._rewritten(live):
+                # copytruncate while we were busy, and the new content already reaches past our
+                # offset: what we just read is the middle of other lines. Checked after the read,
+                # so an unchanged first line proves the bytes came from the file we followed.
+                self._truncated(sink)
+                break
             converted = self._converter.convert(Chunk(live.offset, data[:cut]))
             sink.add(converted, str(self.path), live.identity, stream=self.key, read_at=time.time())
             live.offset += cut
@@ -193,9 +200,14 @@ class Stream:
             if current.st_size > 0:
                 self._finish_renamed(sink)
             return
-        head = os.pread(live.handle.fileno(), FINGERPRINT_BYTES, 0)
-        if opened.st_size < live.offset or fingerprint_of(head) != live.identity.fingerprint:
+        if opened.st_size < live.offset or self._rewritten(live):
             self._truncated(sink)
+
+    @staticmethod
+    def _rewritten(live: _Live) -> bool:
+        """Whether the file now starts with another first line (copied and truncated)."""
+        head = os.pread(live.handle.fileno(), FINGERPRINT_BYTES, 0)
+        return fingerprint_of(head) != live.identity.fingerprint
 
     def _finish_renamed(self, sink: Sink) -> None:
         """The writer moved to a new file: drain the old one through our handle, then switch."""
