@@ -17,6 +17,7 @@ from aspects.lrs.statements.copier import RawCopier
 from aspects.lrs.statements.prepare import incoming
 from aspects.lrs.statements.writer import Batch, StatementWriter
 from aspects.privacy.tombstones import record_tombstones
+from aspects.store.migrate import migrate, migrations
 from aspects.store.settings import StoreSettings
 from tests.lrs import statements_helpers
 from tests.lrs.statements_helpers import V1, credential, make_app, statement
@@ -203,3 +204,29 @@ def test_a_posted_statement_reaches_the_reports_within_seconds(
         waited = time.monotonic() - posted
     assert found == [("course-v1:Org+LRS101+2026", True)]
     assert waited < 3  # copy interval 0.5 s; a loaded machine gets slack
+
+
+def test_a_store_migrated_before_the_lrs_migrations_existed_gets_them(
+    chdb_client: Client, store_settings: StoreSettings
+) -> None:
+    """0013/0014 are numbered below migrations existing stores already have: migrate applies
+    every version not recorded yet, not only those above the highest."""
+    migrate(chdb_client, store_settings)
+    assert migrations()[-1].version > 14
+    # Make it a store that got every later migration before 0013/0014 were written.
+    db = store_settings.database
+    chdb_client.command(f"DROP TABLE IF EXISTS {db}.lrs_raw_copy")
+    chdb_client.command(f"DROP VIEW IF EXISTS {db}.lrs_statement_keys_mv")
+    chdb_client.command(f"DROP TABLE IF EXISTS {db}.lrs_statement_keys")
+    chdb_client.command(f"DELETE FROM {db}.schema_migrations WHERE version IN (13, 14)")
+    try:
+        applied = migrate(chdb_client, store_settings)
+        assert [m.version for m in applied] == [13, 14]
+        tables = chdb_client.query(
+            "SELECT name FROM system.tables WHERE database = {db:String} "
+            "AND name IN ('lrs_raw_copy', 'lrs_statement_keys') ORDER BY name",
+            parameters={"db": db},
+        ).result_rows
+        assert tables == [("lrs_raw_copy",), ("lrs_statement_keys",)]
+    finally:
+        chdb_client.command(f"DROP DATABASE IF EXISTS {db}")

@@ -147,10 +147,17 @@ def migrate(client: Client, settings: StoreSettings, target: int | None = None) 
         "(version UInt32, name String, applied_at DateTime64(6, 'UTC') DEFAULT now64(6)) "
         f"ENGINE = {engine} ORDER BY version"
     )
-    done = current_version(client, settings)
+    # Every version not recorded yet, not only those above the highest: a migration numbered
+    # into a gap (e.g. 0013 after 0061 was applied) must still reach existing stores.
+    done = {
+        int(row[0])
+        for row in client.query(
+            f"SELECT DISTINCT version FROM {settings.database}.{VERSION_TABLE}"
+        ).result_rows
+    }
     applied = []
     for migration in migrations():
-        if migration.version <= done or (target is not None and migration.version > target):
+        if migration.version in done or (target is not None and migration.version > target):
             continue
         for statement in render(migration.sql, settings):
             client.command(statement)
