@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import orjson
 import pytest
 from clickhouse_connect.driver.client import Client
 
+from aspects.lrs.statements import read
 from aspects.lrs.statements.prepare import incoming
+from aspects.lrs.statements.query import parse_filters
 from aspects.lrs.statements.writer import Batch, Conflict, StatementWriter
 from aspects.store.settings import StoreSettings
 from tests.lrs import statements_helpers
@@ -84,3 +87,34 @@ def test_same_content_again_is_a_no_op(lrs_store: tuple[Client, StoreSettings]) 
                 Batch([incoming({**sent, "verb": {"id": "http://x.org/v"}})], AUTHORITY, "1.0.3")
             )
         )
+
+
+def test_statements_stored_before_the_key_table_are_indexed_at_start(
+    lrs_store: tuple[Client, StoreSettings],
+) -> None:
+    """A store upgraded to migration 0014 with statements in it: the next start indexes them."""
+    client, settings = lrs_store
+    mine = statement(actor={"objectType": "Agent", "mbox": "mailto:old@example.org"})
+    others = [statement() for _ in range(3)]
+
+    async def write(items: list[dict[str, Any]]) -> None:
+        writer = StatementWriter(client, settings.database)
+        writer.start()
+        await writer.write(Batch([incoming(s) for s in items], AUTHORITY, "2.0.0"))
+        await writer.stop()
+
+    asyncio.run(write([mine, *others]))
+    client.command(f"TRUNCATE TABLE {settings.database}.lrs_statement_keys")  # as before 0014
+    agent = parse_filters({"agent": orjson.dumps(mine["actor"]).decode()}, None)
+    assert read.page(client, settings.database, agent) == []
+
+    newer = statement(actor=mine["actor"])
+    asyncio.run(write([newer]))  # start-up indexes the older statements; the view the new one
+    found = [row[2] for row in read.page(client, settings.database, agent)]
+    assert found == [newer["id"], mine["id"]]
+    assert count(client, settings, "lrs_statement_keys") == int(
+        client.command(
+            f"SELECT count() FROM (SELECT DISTINCT key, statement_id "
+            f"FROM {settings.database}.lrs_statement_keys)"
+        )
+    )

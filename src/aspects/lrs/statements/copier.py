@@ -25,24 +25,16 @@ import contextlib
 import logging
 import threading
 from datetime import UTC, datetime
-from importlib import resources
-from string import Template
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+from aspects.lrs.statements.sql import load
 from aspects.store.statements import StatementRow, erased_hashes, insert_statements
 
 SOURCE = "lrs"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_SQL = resources.files("aspects.lrs.statements.sql")
 log = logging.getLogger(__name__)
-
-
-def _sql(name: str, database: str) -> str:
-    text = (_SQL / name).read_text(encoding="utf-8")
-    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-    return Template(body).substitute(db=database)
 
 
 def _param(moment: datetime) -> str:
@@ -71,8 +63,8 @@ class RawCopier:
         self._copied_through: datetime | None = None
         self._committed_through = _EPOCH
         self._task: asyncio.Task[None] | None = None
-        self._insert_sql = _sql("copy_insert.sql", database)
-        self._select_sql = _sql("copy_select.sql", database)
+        self._insert_sql = load("copy_insert.sql", database)
+        self._select_sql = load("copy_select.sql", database)
 
     # -- state -------------------------------------------------------------------------------
 
@@ -80,9 +72,9 @@ class RawCopier:
         """Read (or, the first time, record) how far this process copied; returns the newest
         ``stored`` already in ``lrs_statements``, which the writer must stamp after."""
         recorded = self._client.query(
-            _sql("copy_watermark.sql", self._database), parameters={"name": self._name}
+            load("copy_watermark.sql", self._database), parameters={"name": self._name}
         ).result_rows
-        newest = _utc(self._client.query(_sql("copy_start.sql", self._database)).result_rows[0][0])
+        newest = _utc(self._client.query(load("copy_start.sql", self._database)).result_rows[0][0])
         if recorded and recorded[0][0] is not None:
             copied = _utc(recorded[0][0])
         else:

@@ -29,6 +29,7 @@ import orjson
 from clickhouse_connect.driver.client import Client
 
 from aspects.lrs.statements.copier import RawCopier
+from aspects.lrs.statements.keys import index_older_statements
 from aspects.lrs.statements.prepare import (
     INDEX_COLUMNS,
     Incoming,
@@ -94,6 +95,7 @@ class StatementWriter:
     def start(self) -> None:
         # Stamp after every statement already stored (the clock may have gone back since), so
         # the copier's windows keep covering everything this writer commits.
+        index_older_statements(self._client, self._database)
         newest = self._copier.resume()
         with self._lock:
             self._last_stored = max(self._last_stored, newest)
