@@ -9,7 +9,8 @@
 --   R <statement id> (the statement's object is a StatementRef to it)
 --   V <statement id> (the statement is a voiding statement of it)
 -- Filled by a materialized view inside each LRS commit, so an answered POST is in the index.
--- (Statements an LRS stored before this migration are not indexed: migrations are DDL only.)
+-- (Statements an LRS stored before this migration are indexed when the LRS starts, see
+-- aspects.lrs.statements.keys: migrations are DDL only.)
 -- Erasure and retention treat the keys like their statements: `agents` (not stored) exposes the
 -- agent keys under the column name by which the privacy erasure finds the tables naming a
 -- learner (and the statement ids of the learner's statements go with it), and `retained_from` is
