@@ -4,8 +4,6 @@ HTTP by uvicorn on 127.0.0.1 (in a thread: it shares this process's embedded eng
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +11,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from clickhouse_connect.driver.client import Client
 
 from aspects.api.app import create_app
@@ -24,8 +21,9 @@ from aspects.settings import Settings
 from aspects.store.settings import StoreSettings
 from tests.lms.fixtures import CLIENT_ID, CLIENT_SECRET, COURSE_A, COURSE_B, demo_state
 from tests.lms.fixtures import lms as lms
-from tests.lms.server import LMSState, RunningLMS, free_port
+from tests.lms.server import LMSState, RunningLMS
 from tests.privacy.conftest import SECRET, demo_course
+from tests.support import serve_app
 
 REDIRECT = "http://127.0.0.1:1/callback"
 OTHER_CLIENT, OTHER_SECRET = "other-app", "other-app-secret"
@@ -107,21 +105,5 @@ def ingest(settings: Settings, client: Client, logs: Path) -> None:
 
 
 def serve(settings: Settings, client: Client) -> Iterator[RunningAPI]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, client), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, name="reports-api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("reports API did not start")
-        time.sleep(0.02)
-    try:
-        yield RunningAPI(f"http://127.0.0.1:{port}", settings, client)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_app(create_app(settings, client), "reports API", seconds=10) as url:
+        yield RunningAPI(url, settings, client)

@@ -8,8 +8,6 @@ xAPI-shaped errors, HEAD over a real HTTP connection, and the 1.0.3 alternate re
 from __future__ import annotations
 
 import base64
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
@@ -17,7 +15,6 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 import pytest
-import uvicorn
 from clickhouse_connect.driver.client import Client
 
 from aspects.lrs.app import create_app
@@ -25,7 +22,7 @@ from aspects.lrs.auth import create_credential
 from aspects.lrs.db import make_sessionmaker
 from aspects.settings import Settings
 from aspects.store.settings import StoreSettings
-from tests.support import free_port
+from tests.support import serve_app
 
 AGENT = orjson.dumps({"account": {"homePage": "https://lms.example.org", "name": "42"}}).decode()
 STATE = {"activityId": "http://example.org/activities/a", "agent": AGENT, "stateId": "s"}
@@ -45,19 +42,8 @@ def served(
         "Authorization": "Basic " + base64.b64encode(f"{created.key}:{secret}".encode()).decode()
     }
     app = create_app(settings, store, sessions)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}/xAPI", auth
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_app(app, "LRS") as url:
+        yield f"{url}/xAPI", auth
 
 
 def test_documents_in_the_app(served: tuple[str, dict[str, str]]) -> None:

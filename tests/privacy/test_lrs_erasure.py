@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,7 +13,6 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-import uvicorn
 from clickhouse_connect.driver.client import Client
 
 from aspects.lrs.app import create_app
@@ -25,8 +23,8 @@ from aspects.privacy.service import erase_learner
 from aspects.privacy.subject import Subject
 from aspects.settings import Settings
 from aspects.store.settings import StoreSettings
-from tests.lms.server import free_port
 from tests.privacy.conftest import make_settings
+from tests.support import serve_app
 
 HOME = "http://localhost:18000"
 V = {"X-Experience-API-Version": "1.0.3"}
@@ -64,17 +62,8 @@ def lrs(
         "Authorization": "Basic " + base64.b64encode(f"{created.key}:{secret}".encode()).decode(),
         **V,
     }
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/xAPI", auth, settings
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_app(app, "LRS") as url:
+        yield f"{url}/xAPI", auth, settings
 
 
 def _mine(url: str, auth: dict[str, str], actor: str) -> list[object]:

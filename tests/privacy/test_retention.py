@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,7 +19,6 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-import uvicorn
 from clickhouse_connect.driver.client import Client
 from sqlalchemy import func, select, update
 
@@ -53,7 +51,7 @@ from aspects.store.migrate import apply_retention, retention_tables
 from aspects.store.settings import StoreSettings
 from aspects.store.statements import StatementRow, insert_statements
 from tests.privacy.conftest import COURSE, demo_course, make_settings
-from tests.support import free_port
+from tests.support import serve_app
 
 DAYS = 7
 # Tables that deliberately have no retention, and why (none of them may name a learner).
@@ -135,17 +133,8 @@ def lrs_url(tmp_path: Path, store: Client, store_settings: StoreSettings) -> Ite
             session, name="etl", scopes=["all"], home_page="https://lrs.example.org"
         )
     basic = base64.b64encode(f"{created.key}:{secret}".encode()).decode()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/xAPI|Basic {basic}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_app(app, "LRS") as url:
+        yield f"{url}/xAPI|Basic {basic}"
 
 
 def _split(
