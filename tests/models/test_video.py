@@ -19,6 +19,7 @@ def _scenario(client: Client, db: str, demo: CourseStructure) -> str:
         return video(who, at(5, 10, 0, second), clip, verb, length=LENGTH, **kwargs)  # type: ignore[arg-type]
 
     l3_play = v("L3", 0, "played", time=0)
+    l1_pause = v("L1", 1, "paused", time=100)
     l4_pause = v("L4", 11, "paused", time=20)
     save(
         client,
@@ -26,7 +27,7 @@ def _scenario(client: Client, db: str, demo: CourseStructure) -> str:
         [
             # L1 watches everything in two plays: segments 0-19 and 20-36.
             v("L1", 0, "played", time=0),
-            v("L1", 1, "paused", time=100),
+            l1_pause,
             v("L1", 2, "played", time=100),
             v("L1", 3, "terminated", time=184),
             # L2: 0-30 s, seeks to 150, watches 150-160 s; turns captions on.
@@ -45,7 +46,8 @@ def _scenario(client: Client, db: str, demo: CourseStructure) -> str:
             v("L4", 12, "interacted", time=20, cc=False),
         ],
     )
-    save(client, db, [l3_play])  # duplicate
+    # Duplicates (stored again, not merged yet): a play and an event that closes an interval.
+    save(client, db, [l3_play, l1_pause])
     save(client, db, [voiding(l4_pause, at(6))])
     return clip
 

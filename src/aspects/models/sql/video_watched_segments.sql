@@ -33,7 +33,13 @@ FROM
             -- Pair each played statement with the learner's next statement on the video, in
             -- (timestamp, statement id) order, from one sorted array per learner and video: a
             -- hash aggregation, several times cheaper here than a window over many small
-            -- partitions. groupUniqArray keeps each statement once (copies are identical).
+            -- partitions. The events are (verb number, playhead) pairs, the verb numbered by its
+            -- place in the list below (1 = played), sorted by (timestamp, statement id) as plain
+            -- numbers: groupArray of numbers is cheaper than of a tuple holding a UUID and a
+            -- string, or than groupUniqArray (docs/reports.md). reinterpretAsUInt128 orders ids
+            -- as UUIDs order. Copies of a statement (identical) sort side by side, where they add
+            -- nothing: a played followed by its own copy pairs with no interval, and the copy
+            -- pairs as the original would; so no deduplication is needed.
             -- Each event beside the next one (arrays shifted by one, zipped): a lambda that
             -- indexed into the whole array would copy it for every element (quadratic).
             SELECT
@@ -41,20 +47,26 @@ FROM
                 actor_id,
                 arraySort(arrayFlatten(arrayMap(
                     (verb, at, next_verb, next_at) ->
-                        if(verb = 'played'
-                               AND next_verb IN ('paused', 'seeked', 'terminated', 'completed')
+                        if(verb = 1  -- played
+                               AND next_verb IN (2, 3, 4, 5)  -- paused ... completed
                                AND next_at > at,
                            range(toUInt32(floor(at / 5)), toUInt32(ceil(next_at / 5))),
                            []),
-                    arrayPopBack(events.3), arrayPopBack(events.4),
-                    arrayPopFront(events.3), arrayPopFront(events.4)))) AS watched
+                    arrayPopBack(events.1), arrayPopBack(events.2),
+                    arrayPopFront(events.1), arrayPopFront(events.2)))) AS watched
             FROM
             (
                 SELECT
                     video_id,
                     actor_id,
-                    arraySort(groupUniqArray(
-                        (emission_time, statement_id, verb, video_time))) AS events
+                    arraySort(
+                        (event, at, id) -> (at, id),
+                        arrayZip(
+                            groupArray(indexOf(
+                                ['played', 'paused', 'seeked', 'terminated', 'completed'], verb)),
+                            groupArray(video_time)),
+                        groupArray(toUnixTimestamp64Micro(emission_time)),
+                        groupArray(reinterpretAsUInt128(statement_id))) AS events
                 FROM ${db}.fact_video
                 WHERE course_key = {course_key:String}
                   AND ({video_id:String} = '' OR video_id = {video_id:String})
