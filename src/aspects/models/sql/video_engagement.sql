@@ -12,7 +12,8 @@ WITH
     per_learner AS
     (
         -- One pass over the facts: each learner's figures per video, and the learner's watch
-        -- events as one sorted array (as in video_watched_segments).
+        -- events as one array of (verb number, playhead) sorted by (timestamp, statement id),
+        -- exactly as in video_watched_segments (numbers, copies side by side).
         SELECT
             video_id,
             actor_id,
@@ -20,9 +21,15 @@ WITH
             countIf(verb = 'completed') > 0 AS completed,
             countIf(verb = 'interacted' AND cc_enabled = true) > 0 AS captions,
             max(video_length) AS length_seen,
-            arraySort(groupUniqArrayIf(
-                (emission_time, statement_id, verb, video_time),
-                verb IN ('played', 'paused', 'seeked', 'terminated', 'completed'))) AS events
+            arraySort(
+                (event, at, id) -> (at, id),
+                arrayZip(groupArrayIf(
+                             indexOf(['played', 'paused', 'seeked', 'terminated', 'completed'],
+                                     verb) AS verb_number,
+                             verb_number > 0),
+                         groupArrayIf(video_time, verb_number > 0)),
+                groupArrayIf(toUnixTimestamp64Micro(emission_time), verb_number > 0),
+                groupArrayIf(reinterpretAsUInt128(statement_id), verb_number > 0)) AS events
         FROM ${db}.fact_video
         WHERE course_key = {course_key:String}
           AND ({video_id:String} = '' OR video_id = {video_id:String})
@@ -52,13 +59,13 @@ WITH
                 -- Distinct watched segments: the intervals of video_watched_segments.
                 length(arrayDistinct(arrayFlatten(arrayMap(
                     (verb, at, next_verb, next_at) ->
-                        if(verb = 'played'
-                               AND next_verb IN ('paused', 'seeked', 'terminated', 'completed')
+                        if(verb = 1  -- played
+                               AND next_verb IN (2, 3, 4, 5)  -- paused ... completed
                                AND next_at > at,
                            range(toUInt32(floor(at / 5)), toUInt32(ceil(next_at / 5))),
                            []),
-                    arrayPopBack(events.3), arrayPopBack(events.4),
-                    arrayPopFront(events.3), arrayPopFront(events.4))))) AS segments
+                    arrayPopBack(events.1), arrayPopBack(events.2),
+                    arrayPopFront(events.1), arrayPopFront(events.2))))) AS segments
             FROM per_learner
         )
         GROUP BY video_id
