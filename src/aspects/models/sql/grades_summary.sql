@@ -17,8 +17,13 @@ FROM
     SELECT
         course_key,
         actor_id,
-        argMaxIf(kind, (emission_time, statement_id), kind IN ('passed', 'failed')) AS status,
-        argMaxIf(ifNull(score_scaled, 0), (emission_time, statement_id), kind = 'course')
+        -- time_and_id: (timestamp, statement id) as one number (docs/reports.md, Performance).
+        argMaxIf(kind,
+                 bitOr(bitShiftLeft(toUInt256(toUnixTimestamp64Micro(emission_time)
+                                              + 4611686018427387904), 128),
+                       toUInt256(reinterpretAsUInt128(statement_id))) AS time_and_id,
+                 kind IN ('passed', 'failed')) AS status,
+        argMaxIf(ifNull(score_scaled, 0), time_and_id, kind = 'course')
             AS grade,
         countIf(kind = 'course') > 0 AS has_grade,
         countIf(kind = 'certificate') > 0 AS certified

@@ -38,8 +38,13 @@ WITH
         SELECT
             actor_id,
             minIf(emission_time, action = 'registered') AS enrolled_at,
-            argMax(action, (emission_time, statement_id)) = 'registered' AS enrolled,
-            argMax(enrollment_mode, (emission_time, statement_id)) AS enrollment_mode
+            -- time_and_id: (timestamp, statement id) as one number (docs/reports.md, Performance).
+            argMax(action,
+                   bitOr(bitShiftLeft(toUInt256(toUnixTimestamp64Micro(emission_time)
+                                                + 4611686018427387904), 128),
+                         toUInt256(reinterpretAsUInt128(statement_id))) AS time_and_id)
+                = 'registered' AS enrolled,
+            argMax(enrollment_mode, time_and_id) AS enrollment_mode
         FROM ${db}.fact_enrollment
         WHERE course_key = {course_key:String}
           AND emission_time < {until:DateTime64(6, 'UTC')}
@@ -61,10 +66,14 @@ WITH
     (
         SELECT
             actor_id,
-            argMaxIf(ifNull(score_scaled, 0), (emission_time, statement_id), kind = 'course')
+            argMaxIf(ifNull(score_scaled, 0),
+                     bitOr(bitShiftLeft(toUInt256(toUnixTimestamp64Micro(emission_time)
+                                                  + 4611686018427387904), 128),
+                           toUInt256(reinterpretAsUInt128(statement_id))) AS time_and_id,
+                     kind = 'course')
                 AS grade,
             countIf(kind = 'course') > 0 AS has_grade,
-            argMaxIf(kind, (emission_time, statement_id), kind IN ('passed', 'failed'))
+            argMaxIf(kind, time_and_id, kind IN ('passed', 'failed'))
                 AS status
         FROM ${db}.fact_grades
         WHERE course_key = {course_key:String}

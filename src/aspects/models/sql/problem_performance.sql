@@ -13,9 +13,17 @@ WITH per_learner AS
         problem_id,
         actor_id,
         uniqExact(statement_id) AS attempts,
-        argMin(ifNull(success, false), (emission_time, statement_id)) AS first_correct,
-        argMax(ifNull(success, false), (emission_time, statement_id)) AS last_correct,
-        argMax(score_scaled, (emission_time, statement_id)) AS last_score
+        -- First and latest by (timestamp, statement id), packed into one UInt256 so that
+        -- argMin/argMax compare numbers (with a tuple they take ClickHouse's generic, slower
+        -- path; docs/reports.md). The 2^62 offset keeps times before 1970 first;
+        -- reinterpretAsUInt128 orders ids as UUIDs order.
+        argMin(ifNull(success, false),
+               bitOr(bitShiftLeft(toUInt256(toUnixTimestamp64Micro(emission_time)
+                                            + 4611686018427387904), 128),
+                     toUInt256(reinterpretAsUInt128(statement_id))) AS time_and_id)
+            AS first_correct,
+        argMax(ifNull(success, false), time_and_id) AS last_correct,
+        argMax(score_scaled, time_and_id) AS last_score
     FROM ${db}.fact_problem
     WHERE course_key = {course_key:String}
       AND NOT is_question
