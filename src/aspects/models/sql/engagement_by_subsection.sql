@@ -13,44 +13,55 @@ WITH
         FROM ${db}.course_structure
         WHERE course_key = {course_key:String} AND subsection_id != ''
     ),
-    events AS
+    -- Counted per block first (learners as exact-distinct states, statements as distinct
+    -- counts), then per subsection: a statement is about one block, so a subsection's
+    -- statements are the sum over its blocks, and its learners the merge of the blocks'
+    -- states. The join to the structure then sees one row per block, not one per statement.
+    per_block AS
     (
-        SELECT 'page' AS kind, block_id AS subsection_id, actor_id, statement_id
+        SELECT 'page' AS kind, block_id, uniqExactState(actor_id) AS learners,
+               uniqExact(statement_id) AS statements
         FROM ${db}.fact_navigation
         WHERE course_key = {course_key:String}
           AND emission_time >= {since:DateTime64(6, 'UTC')}
           AND emission_time < {until:DateTime64(6, 'UTC')}
           AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+        GROUP BY block_id
         UNION ALL
-        SELECT 'video' AS kind, b.subsection_id AS subsection_id, v.actor_id, v.statement_id
-        FROM ${db}.fact_video AS v
-        GLOBAL INNER JOIN blocks AS b ON b.block_id = v.video_id
-        WHERE v.course_key = {course_key:String}
-          AND v.verb = 'played'
-          AND v.emission_time >= {since:DateTime64(6, 'UTC')}
-          AND v.emission_time < {until:DateTime64(6, 'UTC')}
-          AND v.statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+        SELECT 'video' AS kind, video_id AS block_id, uniqExactState(actor_id) AS learners,
+               uniqExact(statement_id) AS statements
+        FROM ${db}.fact_video
+        WHERE course_key = {course_key:String}
+          AND verb = 'played'
+          AND emission_time >= {since:DateTime64(6, 'UTC')}
+          AND emission_time < {until:DateTime64(6, 'UTC')}
+          AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+        GROUP BY video_id
         UNION ALL
-        SELECT 'problem' AS kind, b.subsection_id AS subsection_id, p.actor_id, p.statement_id
-        FROM ${db}.fact_problem AS p
-        GLOBAL INNER JOIN blocks AS b ON b.block_id = p.problem_id
-        WHERE p.course_key = {course_key:String}
-          AND NOT p.is_question
-          AND p.emission_time >= {since:DateTime64(6, 'UTC')}
-          AND p.emission_time < {until:DateTime64(6, 'UTC')}
-          AND p.statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+        SELECT 'problem' AS kind, problem_id AS block_id, uniqExactState(actor_id) AS learners,
+               uniqExact(statement_id) AS statements
+        FROM ${db}.fact_problem
+        WHERE course_key = {course_key:String}
+          AND NOT is_question
+          AND emission_time >= {since:DateTime64(6, 'UTC')}
+          AND emission_time < {until:DateTime64(6, 'UTC')}
+          AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
+        GROUP BY problem_id
     ),
     counts AS
     (
+        -- Navigation is about the subsection itself; videos and problems belong to one.
         SELECT
-            subsection_id,
-            uniqExactIf(actor_id, kind = 'page') AS page_viewers,
-            uniqExactIf(statement_id, kind = 'page') AS page_views,
-            uniqExactIf(actor_id, kind = 'video') AS video_viewers,
-            uniqExactIf(statement_id, kind = 'video') AS video_plays,
-            uniqExactIf(actor_id, kind = 'problem') AS problem_learners,
-            uniqExactIf(statement_id, kind = 'problem') AS problem_checks
-        FROM events
+            if(e.kind = 'page', e.block_id, b.subsection_id) AS subsection_id,
+            uniqExactMergeIf(e.learners, e.kind = 'page') AS page_viewers,
+            sumIf(e.statements, e.kind = 'page') AS page_views,
+            uniqExactMergeIf(e.learners, e.kind = 'video') AS video_viewers,
+            sumIf(e.statements, e.kind = 'video') AS video_plays,
+            uniqExactMergeIf(e.learners, e.kind = 'problem') AS problem_learners,
+            sumIf(e.statements, e.kind = 'problem') AS problem_checks
+        FROM per_block AS e
+        GLOBAL LEFT JOIN blocks AS b ON b.block_id = e.block_id
+        WHERE e.kind = 'page' OR b.subsection_id != ''
         GROUP BY subsection_id
     )
 SELECT
