@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +153,8 @@ def download_from_chart_menu(page: Page, chart: str, item: str, target: Path) ->
     holder = page.locator(".dashboard-component-chart-holder", has_text=chart).first
     holder.hover()
     holder.get_by_label("More Options").click()
-    page.get_by_role("menuitem", name="Download").hover()
+    # The submenu's name is "Download" plus its arrow icon's; "Download as image" must not match.
+    page.get_by_role("menuitem", name=re.compile(r"^Download( right)?$")).hover()
     with page.expect_download(timeout=60_000) as info:
         page.get_by_role("menuitem", name=item).click()
     info.value.save_as(target)
