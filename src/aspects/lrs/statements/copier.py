@@ -48,6 +48,14 @@ def _utc(value: Any) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+async def cancel_task(task: asyncio.Task[None] | None) -> None:
+    """Cancel a background loop and wait until it has stopped (None: nothing to stop)."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 class RawCopier:
     """Copies the statements its writer committed into ``xapi_statements`` (module docstring)."""
 
@@ -141,11 +149,8 @@ class RawCopier:
 
     async def stop(self) -> None:
         """Stop the loop, then copy what is still pending (a clean stop leaves nothing behind)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_task(self._task)
+        self._task = None
         if self.pending():
             await asyncio.to_thread(self.copy_pending)
 

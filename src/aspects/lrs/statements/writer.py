@@ -16,7 +16,6 @@ on a crash).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import threading
 from collections.abc import Sequence
@@ -28,7 +27,7 @@ from typing import Any
 import orjson
 from clickhouse_connect.driver.client import Client
 
-from aspects.lrs.statements.copier import RawCopier
+from aspects.lrs.statements.copier import RawCopier, cancel_task
 from aspects.lrs.statements.keys import index_older_statements
 from aspects.lrs.statements.prepare import (
     INDEX_COLUMNS,
@@ -105,11 +104,8 @@ class StatementWriter:
 
     async def stop(self) -> None:
         """Stop taking requests, then copy what the raw table still lacks."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_task(self._task)
+        self._task = None
         await self._copier.stop()
 
     @property
