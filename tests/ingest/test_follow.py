@@ -35,6 +35,17 @@ def _poll_all(
             sink.detach().store(client, settings.store.database, state)
 
 
+def _copytruncate(log: Path, unread: list[bytes], after: list[bytes]) -> None:
+    """Append lines the follower has not read, rotate by copytruncate, then write new lines."""
+    with log.open("ab") as handle:  # written, but not read before the rotation
+        handle.writelines(unread)
+    shutil.copyfile(log, log.parent / f"{log.name}.1")
+    with log.open("r+b") as handle:  # copytruncate: same inode, emptied
+        handle.truncate(0)
+    with log.open("ab") as handle:
+        handle.writelines(after)
+
+
 def _assert_stored_once(client: Client, settings: Settings, lines: list[bytes]) -> None:
     wanted, _ = expected(settings, lines)
     final, distinct, _raw = stored_counts(client, settings.store.database)
@@ -98,13 +109,7 @@ def test_copytruncate_reads_the_unread_rest_from_the_copy(
     stream = Stream(log, state, build_converter(converter_spec(settings)))
     sink = Sink()
     _poll_all(stream, sink, settings, store, state)
-    with log.open("ab") as handle:  # written, but not read before the rotation
-        handle.writelines(unread)
-    shutil.copyfile(log, tmp_path / "tracking.log.1")
-    with log.open("r+b") as handle:  # copytruncate: same inode, emptied
-        handle.truncate(0)
-    with log.open("ab") as handle:
-        handle.writelines(after)
+    _copytruncate(log, unread, after)
     _poll_all(stream, sink, settings, store, state)
     stream.close()
     _assert_stored_once(store, settings, first + unread + after)
@@ -125,13 +130,7 @@ def test_copytruncate_noticed_even_when_the_new_file_outgrew_our_offset(
     stream = Stream(log, state, build_converter(converter_spec(settings)))
     sink = Sink()
     _poll_all(stream, sink, settings, store, state)
-    with log.open("ab") as handle:
-        handle.writelines(unread)
-    shutil.copyfile(log, tmp_path / "tracking.log.1")
-    with log.open("r+b") as handle:
-        handle.truncate(0)
-    with log.open("ab") as handle:
-        handle.writelines(after)
+    _copytruncate(log, unread, after)
     assert log.stat().st_size > sum(map(len, first + unread))
     _poll_all(stream, sink, settings, store, state)
     stream.close()
