@@ -63,6 +63,8 @@ async def get_activity(
     if unknown:
         raise StatementInvalid(sorted(unknown)[0], "is not a parameter of GET /activities")
     database = request.app.state.settings.store.database
+    # Definitions of statements answered 200 may still be pending in the writer's journal.
+    await request.app.state.statement_writer.visible()
     activity = await asyncio.to_thread(
         load_activity, request.app.state.store, database, activity_id
     )

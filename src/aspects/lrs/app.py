@@ -270,8 +270,15 @@ def create_app(
         name=settings.lrs.instance,
         interval=settings.lrs.copy_interval_seconds,
     )
+    # Requests are answered once their statements are in this instance's write-ahead journal;
+    # the writer stores them a moment later, several commits in one INSERT.
     writer = StatementWriter(
-        store_client, settings.store.database, side_client=side_client, copier=copier
+        store_client,
+        settings.store.database,
+        side_client=side_client,
+        copier=copier,
+        journal=settings.data_dir / "lrs-journal" / settings.lrs.instance,
+        flush_interval=settings.lrs.flush_interval_seconds,
     )
 
     @contextlib.asynccontextmanager

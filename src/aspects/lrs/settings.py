@@ -56,3 +56,13 @@ class LRSSettings(BaseModel):
             "report views run (reports see an LRS statement within about this long)."
         ),
     )
+    flush_interval_seconds: float = Field(
+        default=0.25,
+        gt=0,
+        le=10,
+        description=(
+            "How often the LRS stores the statements its write-ahead journal holds in one "
+            "INSERT per table (a request is answered once its statements are in the journal, "
+            "<data_dir>/lrs-journal/<instance>; reads store what is pending first)."
+        ),
+    )

@@ -153,6 +153,8 @@ async def get_statements(request: Request, principal: Caller) -> Response:
     if unknown:
         raise StatementInvalid(sorted(unknown)[0], "is not a parameter of GET /statements")
     languages = accepted_languages(request.headers.get("accept-language"))
+    # Read-your-writes: statements answered 200 may still be pending in the writer's journal.
+    await writer_of(request).visible()
     single = [name for name in _SINGLE if name in params]
     if single:
         return await _get_one(request, params, single, authority, languages)

@@ -1,14 +1,25 @@
-"""Group commit: one INSERT for what concurrent requests bring, each answered once it is stored.
+"""Group commit: one INSERT for what concurrent requests bring, each answered once it is durable.
 
-An INSERT into chDB costs ~10 ms whatever its size up to ~1,000 rows, so one INSERT per request
-caps the LRS near 10k statements/s. Requests hand their statements to :class:`StatementWriter`
-and wait; a single worker takes everything queued, checks ids against the store (same content =
-no-op, different content = 409 for that request only, which then stores nothing), stamps
-``stored`` in commit order, inserts the LRS's rows (``lrs_statements``, its source of truth, and
-the attachment and activity tables), then answers every waiting request. The worker is also the
-only place that assigns ``stored``, which makes ``X-Experience-API-Consistent-Through`` exact.
+An INSERT into chDB costs ~10-20 ms of CPU whatever its size up to ~1,000 rows. Requests hand
+their statements to :class:`StatementWriter` and wait; a single worker takes everything queued,
+checks ids (same content = no-op, different content = 409 for that request only, which then
+stores nothing), stamps ``stored`` in commit order, builds the LRS's rows (``lrs_statements``,
+its source of truth, and the attachment and activity tables), then answers every waiting
+request. The worker is also the only place that assigns ``stored``, which makes
+``X-Experience-API-Consistent-Through`` exact.
 
-The raw table (``xapi_statements``, where the report views run) is written after the answer, in
+With a journal (what ``aspects lrs serve`` uses), a commit is durable once its statements are
+appended and synced to the write-ahead journal (:mod:`aspects.lrs.statements.journal`); the rows
+stay pending in memory and a flusher inserts them every ``lrs.flush_interval_seconds`` (or
+sooner when many are pending) in one INSERT per table, so the store's fixed cost per INSERT is
+paid a few times a second instead of once per commit. Pending statements count for the id check
+(conflicts), readers first call :meth:`StatementWriter.visible` (which flushes what is pending:
+read-your-writes), ``X-Experience-API-Consistent-Through`` stays below the oldest pending
+statement, the tombstones are re-read before every flush (an erased learner's pending rows are
+dropped), and a restarted process inserts what its journal holds and the store lacks before it
+takes requests. Without a journal every commit inserts before it answers.
+
+The raw table (``xapi_statements``, where the report views run) is written after the flush, in
 large batches, by :class:`~aspects.lrs.statements.copier.RawCopier` (see there: nothing is lost
 on a crash).
 """
@@ -16,18 +27,28 @@ on a crash).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import logging
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
 from clickhouse_connect.driver.client import Client
 
 from aspects.lrs.statements.copier import RawCopier, cancel_task
+from aspects.lrs.statements.journal import (
+    Journal,
+    attachment_line,
+    read_segments,
+    remove,
+    statement_line,
+)
 from aspects.lrs.statements.keys import index_older_statements
 from aspects.lrs.statements.prepare import (
     INDEX_COLUMNS,
@@ -36,9 +57,11 @@ from aspects.lrs.statements.prepare import (
     index_row,
     stored_statement,
 )
-from aspects.store.statements import actor_hash, actor_id_of, erased_hashes
+from aspects.store.statements import actor_hash, actor_id_of, erased_hashes, forget_tombstones
 
 _MICROSECOND = timedelta(microseconds=1)
+_ID_CHECK_CHUNK = 10_000
+log = logging.getLogger(__name__)
 
 
 class Conflict(Exception):
@@ -59,6 +82,30 @@ class Batch:
 
 
 @dataclass(slots=True)
+class _Rows:
+    """Rows of committed statements for the store: ``lrs_statements`` (column order of
+    INDEX_COLUMNS), attachment bodies, activity definitions; ``ids`` maps id -> content hash."""
+
+    index: list[list[Any]] = field(default_factory=list)
+    ids: dict[str, str] = field(default_factory=dict)
+    attachments: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    definitions: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+    first: datetime | None = None  # the first ``stored`` stamped for them
+    through: datetime | None = None  # the last
+
+    def extend(self, other: _Rows) -> None:
+        self.index.extend(other.index)
+        self.ids.update(other.ids)
+        self.attachments.update(other.attachments)
+        for key, row in other.definitions.items():
+            self.definitions.setdefault(key, row)
+        if self.first is None:
+            self.first = other.first
+        if other.through is not None:
+            self.through = other.through
+
+
+@dataclass(slots=True)
 class _Waiting:
     batch: Batch
     future: asyncio.Future[list[str]]
@@ -74,6 +121,9 @@ class StatementWriter:
         max_rows: int = 20_000,
         side_client: Client | None = None,
         copier: RawCopier | None = None,
+        journal: Path | None = None,
+        flush_interval: float = 0.25,
+        flush_rows: int = 5_000,
     ) -> None:
         self._client = client
         self._copier = copier if copier is not None else RawCopier(client, database)
@@ -88,6 +138,20 @@ class StatementWriter:
         self._lock = threading.Lock()
         self._last_stored = datetime.now(UTC)
         self._in_flight: datetime | None = None
+        # The journal and what it holds that the store does not have yet (module docstring).
+        self._journal_directory = journal
+        self._journal: Journal | None = None
+        self._journal_lock = threading.Lock()  # an append and its pending rows vs a rotation
+        self._flush_lock = threading.Lock()  # one flush at a time
+        self._flush_interval = flush_interval
+        self._flush_rows = flush_rows
+        self._pending: list[_Rows] = []  # under self._lock
+        self._pending_ids: dict[str, str] = {}  # under self._lock
+        self._unflushed = 0  # statements answered and not yet in the store; under self._lock
+        self._flushed_segments: list[Path] = []  # under self._flush_lock
+        self._flush_wake: asyncio.Event | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -95,17 +159,31 @@ class StatementWriter:
         # Stamp after every statement already stored (the clock may have gone back since), so
         # the copier's windows keep covering everything this writer commits.
         index_older_statements(self._client, self._database)
+        if self._journal_directory is not None:
+            self._replay(self._journal_directory)
+            self._journal = Journal(self._journal_directory)
         newest = self._copier.resume()
         with self._lock:
             self._last_stored = max(self._last_stored, newest)
+        loop = self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._task = loop.create_task(self._run())
+        if self._journal is not None:
+            self._flush_wake = asyncio.Event()
+            self._flusher = loop.create_task(self._flush_loop())
         self._copier.start()
 
     async def stop(self) -> None:
-        """Stop taking requests, then copy what the raw table still lacks."""
+        """Stop taking requests, store what is pending, then copy what the raw table lacks."""
         await cancel_task(self._task)
         self._task = None
+        await cancel_task(self._flusher)
+        self._flusher = None
+        if self._journal is not None:
+            await asyncio.to_thread(self.flush)
+            with self._journal_lock:
+                self._journal.close()
+            self._journal = None
         await self._copier.stop()
 
     @property
@@ -129,7 +207,88 @@ class StatementWriter:
         with self._lock:
             if self._in_flight is not None:
                 return self._in_flight - _MICROSECOND
+            first = self._pending[0].first if self._pending else None
+            if first is not None:
+                return first - _MICROSECOND
         return max(datetime.now(UTC), self._last_stored)
+
+    async def visible(self) -> None:
+        """Return once every statement answered so far is in the store (read-your-writes)."""
+        with self._lock:
+            unflushed = self._unflushed
+        if unflushed:
+            await asyncio.to_thread(self.flush)
+
+    def flush(self) -> None:
+        """Insert the pending rows into the store (blocking); the journal segments they came
+        from are deleted afterwards. On failure they stay pending (and in the journal)."""
+        with self._flush_lock:
+            with self._journal_lock:
+                closed = self._journal.rotate() if self._journal is not None else None
+                with self._lock:
+                    taken, self._pending = self._pending, []
+            if closed is not None:
+                self._flushed_segments.append(closed)
+            rows = _Rows()
+            for part in taken:
+                rows.extend(part)
+            if rows.ids:
+                try:
+                    # Re-read the tombstones: a learner erased while their statements were
+                    # pending must not come back with this INSERT.
+                    forget_tombstones(self._client, self._database)
+                    self._insert(rows)
+                except BaseException:
+                    with self._lock:
+                        self._pending[:0] = taken
+                    raise
+                if rows.through is not None:
+                    self._copier.committed(rows.through)
+                with self._lock:
+                    for statement_id in rows.ids:
+                        self._pending_ids.pop(statement_id, None)
+                    self._unflushed -= len(rows.ids)
+            remove(self._flushed_segments)
+            self._flushed_segments.clear()
+
+    async def _flush_loop(self) -> None:
+        assert self._flush_wake is not None
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush_wake.wait(), self._flush_interval)
+            self._flush_wake.clear()
+            with self._lock:
+                pending = bool(self._pending)
+            if not pending:
+                continue
+            try:
+                await asyncio.to_thread(self.flush)
+            except Exception:  # the store failed: the rows stay pending, retried next time
+                log.exception("storing the LRS's pending statements failed; will retry")
+
+    def _replay(self, directory: Path) -> None:
+        """Insert what a previous process journaled and the store lacks (blocking)."""
+        recovered = read_segments(directory)
+        rows = _Rows(attachments=recovered.attachments)
+        parsed = [(digest, text, orjson.loads(text)) for digest, text in recovered.statements]
+        known: dict[str, str] = {}
+        ids = [statement["id"] for _, _, statement in parsed]
+        for start in range(0, len(ids), _ID_CHECK_CHUNK):
+            known.update(self._existing(ids[start : start + _ID_CHECK_CHUNK]))
+        for digest, text, statement in parsed:
+            statement_id = statement["id"]
+            if statement_id in known or statement_id in rows.ids:
+                continue
+            stored = datetime.fromisoformat(statement["stored"])
+            item = Incoming(statement, statement_id, digest)
+            rows.index.append(index_row(item, statement, stored, text))
+            rows.ids[statement_id] = digest
+            self._add_definitions(rows, statement, stored)
+        if rows.ids or rows.attachments:
+            forget_tombstones(self._client, self._database)
+            self._insert(rows)
+            log.info("stored %d statements found in the journal %s", len(rows.ids), directory)
+        remove(recovered.segments)
 
     # -- the worker ------------------------------------------------------------------------
 
@@ -174,8 +333,11 @@ class StatementWriter:
         return {row[0]: row[1] for row in result.result_rows}
 
     def _commit(self, batches: list[Batch]) -> list[list[str] | Conflict]:
-        ids = list({item.statement_id for batch in batches for item in batch.items})
-        known = self._existing(ids)
+        ids = {item.statement_id for batch in batches for item in batch.items}
+        # Pending statements first: the flusher drops an id from there only once it is stored.
+        with self._lock:
+            known = {i: self._pending_ids[i] for i in ids if i in self._pending_ids}
+        known.update(self._existing([i for i in ids if i not in known]))
         outcomes: list[list[str] | Conflict] = []
         accepted: list[tuple[Batch, Incoming]] = []
         for batch in batches:
@@ -209,58 +371,77 @@ class StatementWriter:
     def _store(self, accepted: list[tuple[Batch, Incoming]]) -> None:
         base = self._stamp(len(accepted))
         try:
-            # Erased learners stay erased: the statements of an actor with a tombstone are
-            # skipped (the store's tombstone rule, aspects.store.statements).
-            erased = erased_hashes(self._client, self._database)
-            index: list[list[Any]] = []
-            statements: list[dict[str, Any]] = []
-            kept: list[tuple[Batch, Incoming]] = []
-            for position, (batch, item) in enumerate(accepted):
-                stored = base + _MICROSECOND * position
-                statement = stored_statement(item, stored, batch.authority, batch.version)
-                if erased and actor_hash(actor_id_of(statement)) in erased:
-                    continue
-                text = orjson.dumps(statement).decode()
-                index.append(index_row(item, statement, stored, text))
-                statements.append(statement)
-                kept.append((batch, item))
-            accepted = kept
-            side = self._side_rows(accepted, statements, base)
-            if self._side_client is None:
-                self._insert_side(self._client, *side)
-                self._insert_index(index)
-            else:
-                # Two connections: lrs_statements and the attachment / activity tables are
-                # written at the same time.
-                pending = self._pool.submit(self._insert_side, self._side_client, *side)
-                self._insert_index(index)
-                pending.result()
-            self._copier.committed(self._last_stored)
-            self._known_definitions.update(key for key in side[1])
-            if len(self._known_definitions) > 100_000:
-                self._known_definitions.clear()
+            rows = self._rows(accepted, base)
+            if self._journal is None:
+                self._insert(rows)
+                self._copier.committed(base + _MICROSECOND * (len(accepted) - 1))
+                return
+            lines = [statement_line(row[3], row[2]) for row in rows.index]
+            lines += [
+                attachment_line(sha2, kind, content)
+                for sha2, (kind, content) in rows.attachments.items()
+            ]
+            with self._journal_lock:
+                self._journal.append(lines)
+                with self._lock:
+                    self._pending.append(rows)
+                    self._pending_ids.update(rows.ids)
+                    self._unflushed += len(rows.ids)
+                    many = sum(len(part.ids) for part in self._pending) >= self._flush_rows
+            if many and self._flush_wake is not None and self._loop is not None:
+                # This runs in a worker thread: wake the flusher through its event loop.
+                self._loop.call_soon_threadsafe(self._flush_wake.set)
         finally:
             with self._lock:
                 self._in_flight = None
 
-    def _side_rows(
-        self,
-        accepted: list[tuple[Batch, Incoming]],
-        statements: list[dict[str, Any]],
-        base: datetime,
-    ) -> tuple[dict[str, tuple[str, bytes]], dict[tuple[str, str], list[Any]]]:
-        """Attachment bodies and activity definitions not yet known to this writer."""
-        attachments: dict[str, tuple[str, bytes]] = {}
-        definitions: dict[tuple[str, str], list[Any]] = {}
-        for (_, item), statement in zip(accepted, statements, strict=True):
-            attachments.update(item.attachments)
-            for activity_id, definition in activity_definitions(statement):
-                body = orjson.dumps(definition, option=orjson.OPT_SORT_KEYS)
-                digest = hashlib.blake2b(body, digest_size=16).hexdigest()
-                key = (activity_id, digest)
-                if key not in self._known_definitions:
-                    definitions[key] = [activity_id, digest, body.decode(), base]
-        return attachments, definitions
+    def _rows(self, accepted: list[tuple[Batch, Incoming]], base: datetime) -> _Rows:
+        """The rows of the accepted statements, stamped from ``base`` on in commit order."""
+        rows = _Rows(first=base, through=base + _MICROSECOND * (len(accepted) - 1))
+        # Erased learners stay erased: the statements of an actor with a tombstone are
+        # skipped (the store's tombstone rule, aspects.store.statements).
+        erased = erased_hashes(self._client, self._database)
+        for position, (batch, item) in enumerate(accepted):
+            stored = base + _MICROSECOND * position
+            statement = stored_statement(item, stored, batch.authority, batch.version)
+            if erased and actor_hash(actor_id_of(statement)) in erased:
+                continue
+            text = orjson.dumps(statement).decode()
+            rows.index.append(index_row(item, statement, stored, text))
+            rows.ids[item.statement_id] = item.content_hash
+            rows.attachments.update(item.attachments)
+            self._add_definitions(rows, statement, base)
+        return rows
+
+    def _add_definitions(self, rows: _Rows, statement: dict[str, Any], stored: datetime) -> None:
+        """The statement's activity definitions this writer has not stored yet."""
+        for activity_id, definition in activity_definitions(statement):
+            body = orjson.dumps(definition, option=orjson.OPT_SORT_KEYS)
+            digest = hashlib.blake2b(body, digest_size=16).hexdigest()
+            key = (activity_id, digest)
+            if key not in self._known_definitions and key not in rows.definitions:
+                rows.definitions[key] = [activity_id, digest, body.decode(), stored]
+
+    def _insert(self, rows: _Rows) -> None:
+        """Insert the rows, without those of learners erased meanwhile (blocking)."""
+        erased = erased_hashes(self._client, self._database)
+        index = rows.index
+        if erased:
+            index = [row for row in index if actor_hash(actor_id_of(row[2])) not in erased]
+        if self._side_client is None:
+            self._insert_side(self._client, rows.attachments, rows.definitions)
+            self._insert_index(index)
+        else:
+            # Two connections: lrs_statements and the attachment / activity tables are
+            # written at the same time.
+            pending = self._pool.submit(
+                self._insert_side, self._side_client, rows.attachments, rows.definitions
+            )
+            self._insert_index(index)
+            pending.result()
+        self._known_definitions.update(rows.definitions)
+        if len(self._known_definitions) > 100_000:
+            self._known_definitions.clear()
 
     def _insert_index(self, index: list[list[Any]]) -> None:
         if index:
