@@ -6,32 +6,47 @@ converter is built from plain settings in each worker (``LineConverter.from_spec
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from aspects.ingest.files import Chunk, split_lines
+from aspects.store.statements import PackedStatements, StatementPacker
 
-# statement id, statement JSON text, Open edX event name, course organisation
-StatementText = tuple[str, str, str, str]
 # offset, reason, line (cut to the configured bound), original length in bytes
 Rejected = tuple[int, str, bytes, int]
-# event -> (statement id, JSON text) for each statement it yields
-TransformFunction = Callable[[dict[str, Any]], list[tuple[str, str]]]
+# event -> (statement id, UTF-8 JSON, actor id) for each statement it yields
+TransformFunction = Callable[[dict[str, Any]], list[tuple[str, bytes, str]]]
 # line -> event, raising a MalformedLine-like error with a ``reason``
 ParseFunction = Callable[[bytes], dict[str, Any]]
+# (Open edX event name, course organisation, how many consecutive statements have them)
+Labels = tuple[str, str, int]
+
+_NO_STATEMENTS = PackedStatements(b"", b"", [])
 
 
 @dataclass(slots=True)
 class Converted:
-    """What one chunk of lines became."""
+    """What one chunk of lines became.
+
+    ``statements`` are already in the store's insert layout (bytes), so that handing them from a
+    worker process to the writer and inserting them costs no per-statement Python work there;
+    ``labels`` (event name and organisation, run-length encoded) are for forwarding filters.
+    """
 
     start: int
     end: int
-    statements: list[StatementText] = field(default_factory=list)
+    statements: PackedStatements = _NO_STATEMENTS
+    labels: list[Labels] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     events: int = 0
     skipped: int = 0
+
+    def each_label(self) -> Iterator[tuple[str, str]]:
+        """(event name, organisation) of each statement, in order."""
+        for name, org, count in self.labels:
+            for _ in range(count):
+                yield name, org
 
 
 def event_org(event: dict[str, Any]) -> str:
@@ -65,6 +80,8 @@ class LineConverter:
 
     def convert(self, chunk: Chunk) -> Converted:
         result = Converted(chunk.start, chunk.end)
+        packer = StatementPacker()
+        labels = result.labels
         for offset, line in split_lines(chunk):
             result.events += 1
             try:
@@ -78,6 +95,12 @@ class LineConverter:
                 result.skipped += 1
                 continue
             name, org = event_name(event), event_org(event)
-            for statement_id, text in produced:
-                result.statements.append((statement_id, text, name, org))
+            for statement_id, text, actor in produced:
+                packer.add(statement_id, text, actor)
+            if labels and labels[-1][0] == name and labels[-1][1] == org:
+                labels[-1] = (name, org, labels[-1][2] + len(produced))
+            else:
+                labels.append((name, org, len(produced)))
+        if len(packer):
+            result.statements = packer.build()
         return result

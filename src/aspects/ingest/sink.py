@@ -15,11 +15,11 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from uuid import UUID
+from itertools import chain
 
 from clickhouse_connect.driver.client import Client
 
-from aspects.ingest.convert import Converted, StatementText
+from aspects.ingest.convert import Converted, Labels
 from aspects.ingest.files import FileIdentity
 from aspects.ingest.settings import ForwardTarget
 from aspects.ingest.state import (
@@ -36,7 +36,12 @@ from aspects.ingest.state import (
     Position,
     QueuedStatement,
 )
-from aspects.store.statements import StatementRow, insert_statements, without_erased
+from aspects.store.statements import (
+    PackedStatements,
+    actor_hash,
+    erased_hashes,
+    insert_packed,
+)
 
 SOURCE = "tracking-log"
 _LAG_WINDOW = 5000
@@ -76,7 +81,10 @@ class LagTracker:
 class Batch:
     """Lines read from one or more files, ready to be stored."""
 
-    statements: list[StatementText] = field(default_factory=list)
+    # Packed by the converters (a list of parts, joined only by the INSERT).
+    statements: list[PackedStatements] = field(default_factory=list)
+    labels: list[Labels] = field(default_factory=list)
+    statement_count: int = 0
     positions: dict[str, Position] = field(default_factory=dict)
     streams: dict[str, str] = field(default_factory=dict)
     dead_letters: list[DeadLetter] = field(default_factory=list)
@@ -94,23 +102,18 @@ class Batch:
     ) -> Flushed:
         """Insert the statements, then record everything else in one transaction."""
         began = time.monotonic()
-        stored_time = datetime.now(UTC)
-        rows = [
-            StatementRow(UUID(statement_id), text, stored_time, SOURCE)
-            for statement_id, text, _name, _org in self.statements
-        ]
         # Statements of erased learners (privacy tombstones) are neither stored nor forwarded.
-        kept = without_erased(client, database, rows)
-        stored = insert_statements(client, database, kept)
-        statements = self.statements
-        if len(kept) != len(rows):
-            kept_ids = {str(row.statement_id) for row in kept}
-            statements = [item for item in statements if item[0] in kept_ids]
+        stored = insert_packed(client, database, self.statements, datetime.now(UTC), SOURCE)
+        queued = (
+            forwards(self.statements, self.labels, targets, erased_hashes(client, database))
+            if targets
+            else []
+        )
         record = BatchRecord(
             positions=self.positions,
             streams=self.streams,
             dead_letters=self.dead_letters,
-            forwards=forwards(statements, targets),
+            forwards=queued,
             counts={EVENTS_READ: self.events, STATEMENTS_STORED: stored, SKIPPED: self.skipped},
         )
         if self.dead_letters:
@@ -134,14 +137,28 @@ class Batch:
 
 
 def forwards(
-    statements: Sequence[StatementText], targets: Sequence[ForwardTarget]
+    statements: Sequence[PackedStatements],
+    labels: Sequence[Labels],
+    targets: Sequence[ForwardTarget],
+    erased: frozenset[str] = frozenset(),
 ) -> list[QueuedStatement]:
-    """The statements each target wants (its event and organisation filters)."""
+    """The statements each target wants (its event and organisation filters), leaving out those
+    of erased learners (``erased``: tombstone hashes)."""
+    # statement id, JSON, event name, organisation
+    each: list[tuple[str, str, str, str]] = []
+    rows = chain.from_iterable(
+        zip(part.ids_each(), part.texts_each(), part.actors, strict=True) for part in statements
+    )
+    expanded = ((name, org) for name, org, count in labels for _ in range(count))
+    for (uuid, json, actor), (name, org) in zip(rows, expanded, strict=True):
+        if erased and actor_hash(actor) in erased:
+            continue
+        each.append((str(uuid), json.decode(), name, org))
     queued: list[QueuedStatement] = []
     for target in targets:
         events = set(target.events) if target.events is not None else None
         orgs = set(target.orgs) if target.orgs is not None else None
-        for statement_id, text, name, org in statements:
+        for statement_id, text, name, org in each:
             if events is not None and name not in events:
                 continue
             if orgs is not None and org not in orgs:
@@ -164,7 +181,7 @@ class Sink:
 
     @property
     def statements(self) -> int:
-        return len(self.batch.statements)
+        return self.batch.statement_count
 
     @property
     def dirty(self) -> bool:
@@ -184,7 +201,10 @@ class Sink:
         if self.started is None:
             self.started = time.monotonic()
         batch = self.batch
-        batch.statements.extend(converted.statements)
+        if converted.statements.count:
+            batch.statements.append(converted.statements)
+            batch.labels.extend(converted.labels)
+            batch.statement_count += converted.statements.count
         batch.events += converted.events
         batch.skipped += converted.skipped
         for offset, reason, line, length in converted.rejected:

@@ -60,6 +60,7 @@ def build_converter(spec: ConverterSpec, course_names: CourseNames | None = None
     """
     import orjson
 
+    from aspects.store.statements import actor_id_of
     from aspects.transform import (
         Transformer,
         load_course_names,
@@ -87,10 +88,11 @@ def build_converter(spec: ConverterSpec, course_names: CourseNames | None = None
         ),
     )
 
-    def transform(event: dict[str, Any]) -> list[tuple[str, str]]:
-        # The id is already canonical UUID text (statement_row_values would parse and re-print it).
+    def transform(event: dict[str, Any]) -> list[tuple[str, bytes, str]]:
+        # The id is already canonical UUID text; the JSON stays bytes (the store's insert
+        # format wants UTF-8), and the actor id is for the tombstone filter of the writer.
         return [
-            (statement["id"], orjson.dumps(statement).decode())
+            (statement["id"], orjson.dumps(statement), actor_id_of(statement))
             for statement in transformer.transform(event)
         ]
 

@@ -1,5 +1,10 @@
 """Writing statements into the raw xAPI table (the one way every component stores xAPI).
 
+Two ways in: :func:`insert_statements` takes :class:`StatementRow` objects (the LRS, tests);
+:func:`insert_packed` takes :class:`PackedStatements`, statements already laid out as the bytes
+of ClickHouse's Native format by :class:`StatementPacker` wherever they were made (ingest's worker
+processes), so the inserting process only concatenates bytes instead of converting each row.
+
 Erased learners stay erased: every row passes the tombstone filter (:func:`without_erased`)
 before it is inserted. Tombstones (``privacy_tombstones``, written by ``aspects privacy erase``)
 hold the SHA-256 of an actor id; each process keeps them as a set per client and database and
@@ -10,12 +15,13 @@ while nobody has been erased, and one hash per row otherwise.
 from __future__ import annotations
 
 import hashlib
+import struct
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -163,3 +169,167 @@ def insert_statements(client: Client, database: str, rows: Sequence[StatementRow
         column_oriented=True,
     )
     return len(rows)
+
+
+# --- statements packed in the Native format ---------------------------------------------------
+#
+# ClickHouse's Native format is column-oriented: per block, the number of columns and rows (each
+# LEB128), then per column its name, its type (both strings) and its values. A UUID value is its
+# two 64-bit halves, each little-endian, high half first; a String value is its LEB128 length
+# and its bytes; DateTime64(6) an Int64 of microseconds. The ``source`` column goes as String:
+# ClickHouse converts it to the table's LowCardinality(String) on insert.
+
+_UUID_HALVES = struct.Struct("<QQ")
+_LOW_64 = (1 << 64) - 1
+_INT64 = struct.Struct("<q")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _leb128(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+# Length prefixes of statements up to 16 KiB, looked up instead of computed for each statement.
+_PREFIXES = [_leb128(length) for length in range(1 << 14)]
+
+
+def _native_string(value: bytes) -> bytes:
+    return _leb128(len(value)) + value
+
+
+def uuid_bytes(statement_id: str) -> bytes:
+    """A UUID as ClickHouse lays it out in Native/RowBinary (two little-endian halves)."""
+    value = int(statement_id.replace("-", ""), 16)
+    return _UUID_HALVES.pack(value >> 64, value & _LOW_64)
+
+
+@dataclass(frozen=True, slots=True)
+class PackedStatements:
+    """Statements as two Native columns, and each one's actor id (for the tombstone filter).
+
+    ``ids``: 16 bytes per statement (:func:`uuid_bytes`); ``texts``: per statement, the LEB128
+    length and the UTF-8 JSON; ``actors``: the actor id of each statement (:func:`actor_id_of`).
+    Cheap to pickle (two bytes objects and a list of short strings), so worker processes send them.
+    """
+
+    ids: bytes
+    texts: bytes
+    actors: list[str]
+
+    @property
+    def count(self) -> int:
+        return len(self.actors)
+
+    def texts_each(self) -> Iterator[bytes]:
+        """Each statement's JSON (UTF-8), in order."""
+        data = self.texts
+        position = 0
+        end = len(data)
+        while position < end:
+            length = 0
+            shift = 0
+            while True:
+                byte = data[position]
+                position += 1
+                length |= (byte & 0x7F) << shift
+                if byte < 0x80:
+                    break
+                shift += 7
+            yield data[position : position + length]
+            position += length
+
+    def ids_each(self) -> Iterator[UUID]:
+        for start in range(0, len(self.ids), 16):
+            high, low = _UUID_HALVES.unpack_from(self.ids, start)
+            yield UUID(int=(high << 64) | low)
+
+    def select(self, keep: Sequence[bool]) -> PackedStatements:
+        """Only the statements whose ``keep`` is true."""
+        ids = self.ids
+        texts = [
+            _native_string(text)
+            for text, wanted in zip(self.texts_each(), keep, strict=True)
+            if wanted
+        ]
+        return PackedStatements(
+            b"".join(
+                ids[index * 16 : index * 16 + 16] for index, wanted in enumerate(keep) if wanted
+            ),
+            b"".join(texts),
+            [actor for actor, wanted in zip(self.actors, keep, strict=True) if wanted],
+        )
+
+
+class StatementPacker:
+    """Collects statements into :class:`PackedStatements` (one append per column each)."""
+
+    def __init__(self) -> None:
+        self._ids: list[bytes] = []
+        self._texts: list[bytes] = []
+        self._actors: list[str] = []
+
+    def add(self, statement_id: str, text: bytes, actor_id: str) -> None:
+        """``statement_id`` canonical UUID text; ``text`` the statement's UTF-8 JSON."""
+        value = int(statement_id.replace("-", ""), 16)
+        self._ids.append(_UUID_HALVES.pack(value >> 64, value & _LOW_64))
+        length = len(text)
+        self._texts.append(_PREFIXES[length] if length < 16384 else _leb128(length))
+        self._texts.append(text)
+        self._actors.append(actor_id)
+
+    def __len__(self) -> int:
+        return len(self._actors)
+
+    def build(self) -> PackedStatements:
+        return PackedStatements(b"".join(self._ids), b"".join(self._texts), self._actors)
+
+
+def without_erased_packed(
+    client: Client, database: str, packed: Sequence[PackedStatements]
+) -> Sequence[PackedStatements]:
+    """``packed`` minus the statements of erased learners (itself when none applies)."""
+    hashes = erased_hashes(client, database)
+    if not hashes:
+        return packed
+    kept: list[PackedStatements] = []
+    for part in packed:
+        keep = [actor_hash(actor) not in hashes for actor in part.actors]
+        kept.append(part if all(keep) else part.select(keep))
+    return kept
+
+
+def insert_packed(
+    client: Client,
+    database: str,
+    packed: Sequence[PackedStatements],
+    stored_time: datetime,
+    source: str,
+) -> int:
+    """Insert packed statements in one INSERT of one Native block; returns the count inserted,
+    which leaves out the statements of erased learners (as :func:`insert_statements` does).
+    ``stored_time`` must be timezone-aware.
+
+    The Python work is a few joins whatever the number of statements: the columns are already
+    bytes, and ``stored_time`` and ``source`` are the same for every row.
+    """
+    packed = without_erased_packed(client, database, packed)
+    count = sum(part.count for part in packed)
+    if not count:
+        return 0
+    micros = (stored_time - _EPOCH) // timedelta(microseconds=1)
+    blocks: list[bytes] = [_leb128(len(_COLUMNS)), _leb128(count)]
+    blocks.append(_native_string(b"statement_id") + _native_string(b"UUID"))
+    blocks.extend(part.ids for part in packed)
+    blocks.append(_native_string(b"statement") + _native_string(b"String"))
+    blocks.extend(part.texts for part in packed)
+    blocks.append(_native_string(b"stored_time") + _native_string(b"DateTime64(6, 'UTC')"))
+    blocks.append(_INT64.pack(micros) * count)
+    blocks.append(_native_string(b"source") + _native_string(b"String"))
+    blocks.append(_native_string(source.encode()) * count)
+    client.raw_insert(f"{database}.{TABLE}", _COLUMNS, insert_block=b"".join(blocks), fmt="Native")
+    return count
