@@ -256,6 +256,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, request_invalid)
 
 
+def exclusive_writer(settings: Settings) -> bool:
+    """Whether this LRS is the only writer of its statements (``lrs.exclusive_writer``; unset:
+    on the embedded store, which admits one process)."""
+    if settings.lrs.exclusive_writer is not None:
+        return settings.lrs.exclusive_writer
+    return settings.store.url is None
+
+
 def create_app(
     settings: Settings, store_client: Client, sessionmaker: sessionmaker[Session]
 ) -> FastAPI:
@@ -279,6 +287,7 @@ def create_app(
         copier=copier,
         journal=settings.data_dir / "lrs-journal" / settings.lrs.instance,
         flush_interval=settings.lrs.flush_interval_seconds,
+        exclusive=exclusive_writer(settings),
     )
 
     @contextlib.asynccontextmanager

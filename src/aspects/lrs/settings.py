@@ -66,3 +66,11 @@ class LRSSettings(BaseModel):
             "<data_dir>/lrs-journal/<instance>; reads store what is pending first)."
         ),
     )
+    exclusive_writer: bool | None = Field(
+        default=None,
+        description=(
+            "Whether this LRS process is the only one writing statements into the store; then "
+            "it keeps a filter of the stored ids in memory and asks the store only about ids "
+            "that may be stored. Unset: yes on the embedded store (one process), no on a server."
+        ),
+    )

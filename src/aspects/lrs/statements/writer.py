@@ -42,6 +42,7 @@ import orjson
 from clickhouse_connect.driver.client import Client
 
 from aspects.lrs.statements.copier import RawCopier, cancel_task
+from aspects.lrs.statements.idfilter import IdFilter
 from aspects.lrs.statements.journal import (
     Journal,
     attachment_line,
@@ -124,6 +125,7 @@ class StatementWriter:
         journal: Path | None = None,
         flush_interval: float = 0.25,
         flush_rows: int = 5_000,
+        exclusive: bool = False,
     ) -> None:
         self._client = client
         self._copier = copier if copier is not None else RawCopier(client, database)
@@ -152,6 +154,10 @@ class StatementWriter:
         self._flush_wake: asyncio.Event | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # The only writer of lrs_statements: an in-memory filter of the stored ids spares the
+        # id check's query for ids certainly new (aspects.lrs.statements.idfilter).
+        self._exclusive = exclusive
+        self._ids: IdFilter | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -162,6 +168,8 @@ class StatementWriter:
         if self._journal_directory is not None:
             self._replay(self._journal_directory)
             self._journal = Journal(self._journal_directory)
+        if self._exclusive and self._ids is None:
+            self._ids = IdFilter.load(self._client, self._database)
         newest = self._copier.resume()
         with self._lock:
             self._last_stored = max(self._last_stored, newest)
@@ -333,11 +341,15 @@ class StatementWriter:
         return {row[0]: row[1] for row in result.result_rows}
 
     def _commit(self, batches: list[Batch]) -> list[list[str] | Conflict]:
-        ids = {item.statement_id for batch in batches for item in batch.items}
+        # Ids the LRS made up (uuid4) are new; only the clients' need checking.
+        ids = {item.statement_id for batch in batches for item in batch.items if item.given_id}
         # Pending statements first: the flusher drops an id from there only once it is stored.
         with self._lock:
             known = {i: self._pending_ids[i] for i in ids if i in self._pending_ids}
-        known.update(self._existing([i for i in ids if i not in known]))
+        unknown = [i for i in ids if i not in known]
+        if self._ids is not None:
+            unknown = [i for i in unknown if self._ids.may_contain(i)]
+        known.update(self._existing(unknown))
         outcomes: list[list[str] | Conflict] = []
         accepted: list[tuple[Batch, Incoming]] = []
         for batch in batches:
@@ -372,6 +384,9 @@ class StatementWriter:
         base = self._stamp(len(accepted))
         try:
             rows = self._rows(accepted, base)
+            if self._ids is not None:
+                for statement_id in rows.ids:
+                    self._ids.add(statement_id)
             if self._journal is None:
                 self._insert(rows)
                 self._copier.committed(base + _MICROSECOND * (len(accepted) - 1))
