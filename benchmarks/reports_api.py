@@ -1,7 +1,7 @@
 """Reports API latency per report at scale, over HTTP, with an API key.
 
     .venv/bin/python benchmarks/reports_api.py [--statements 10000000] [--runs 20]
-        [--path DIR --reuse]
+        [--path DIR --reuse] [--only NAME,NAME]
 
 The site of benchmarks/reports.py; the API served by uvicorn on 127.0.0.1 in this process (it
 owns the embedded database); every report case of benchmarks/reports.py requested through
@@ -42,6 +42,9 @@ def main() -> None:
     parser.add_argument("--path", type=Path, default=None)
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--port", type=int, default=8299)
+    parser.add_argument(
+        "--only", default="", help="comma-separated report names (default: every case)"
+    )
     args = parser.parse_args()
     path = args.path or Path(tempfile.mkdtemp(prefix="aspects-bench-"))
     client, store, bench = dataset(path, args.statements, args.reuse)
@@ -71,7 +74,10 @@ def main() -> None:
     with httpx.Client(
         base_url=f"http://127.0.0.1:{args.port}", headers={"X-API-Key": plain}, timeout=120
     ) as http:
+        only = {name for name in args.only.split(",") if name}
         for name, params in bench.cases():
+            if only and name not in only:
+                continue
             query = {("course_id" if k == "course_key" else k): v for k, v in params.items()}
             first = http.get(f"/api/v1/reports/{name}", params=query)
             first.raise_for_status()
