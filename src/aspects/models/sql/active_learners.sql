@@ -7,13 +7,15 @@ SELECT
     multiIf({period:String} = 'week', toMonday(emission_time),
             {period:String} = 'month', toStartOfMonth(emission_time),
             toDate(emission_time)) AS period_start,
-    uniqExact(actor_id) AS active_learners,
-    uniqExact(statement_id) AS statements
-FROM ${db}.xapi_statements
+    uniqExact(actor_key) AS active_learners,
+    count() AS statements
+-- fact_activity (migration 0030): learners as their 128-bit SipHash (what uniqExact keeps for a
+-- string anyway), statements as rows under FINAL (copies of a statement share its key).
+FROM ${db}.fact_activity FINAL
 WHERE ({org:String} = '' OR org = {org:String})
   AND ({course_key:String} = '' OR course_key = {course_key:String})
   AND course_key != ''
-  AND actor_id != ''
+  AND actor_key != 0
   AND emission_time >= {since:DateTime64(6, 'UTC')}
   AND emission_time < {until:DateTime64(6, 'UTC')}
   AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)

@@ -20,13 +20,15 @@ FROM
         org,
         course_key,
         count() AS rows,
-        uniqExactStateIf(actor_id, actor_id != '') AS actors,
-        quantilesExactState(0.5, 0.95)(dateDiff('millisecond', emission_time, stored_time)) AS lags
-    FROM ${db}.xapi_statements FINAL
+        uniqExactStateIf(actor_key, actor_key != 0) AS actors,
+        quantilesExactState(0.5, 0.95)(lag_ms) AS lags
+    -- fact_activity (migration 0030): the raw table's key, so FINAL keeps the same rows; the
+    -- learner as its 128-bit SipHash (what uniqExact keeps for a string), the lag precomputed.
+    FROM ${db}.fact_activity FINAL
     WHERE ({org:String} = '' OR org = {org:String})
       AND emission_time >= {since:DateTime64(6, 'UTC')}
       AND emission_time < {until:DateTime64(6, 'UTC')}
-      AND verb_id != 'http://adlnet.gov/expapi/verbs/voided'
+      AND NOT voiding
       AND statement_id GLOBAL NOT IN (SELECT voided_id FROM ${db}.voided_statements)
     GROUP BY day, org, course_key
 )
