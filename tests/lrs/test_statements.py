@@ -64,7 +64,7 @@ def test_post_then_get_sets_lrs_properties_and_lands_in_raw_table(
     assert got.headers["X-Experience-API-Version"] == "1.0.3"
     assert "X-Experience-API-Consistent-Through" in got.headers
     assert "Last-Modified" in got.headers
-    # The raw table gets it from the background copy (lrs.copy_interval_seconds, 0.5 s).
+    # The raw table gets it from the background copy (lrs.copy_interval_seconds, 1 s).
     rows: list[Any] = []
     deadline = time.monotonic() + 5
     while not rows and time.monotonic() < deadline:

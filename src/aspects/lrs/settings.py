@@ -48,7 +48,7 @@ class LRSSettings(BaseModel):
         ),
     )
     copy_interval_seconds: float = Field(
-        default=0.5,
+        default=1.0,
         gt=0,
         le=60,
         description=(
@@ -57,7 +57,7 @@ class LRSSettings(BaseModel):
         ),
     )
     flush_interval_seconds: float = Field(
-        default=0.25,
+        default=0.5,
         gt=0,
         le=10,
         description=(

@@ -123,7 +123,7 @@ class StatementWriter:
         side_client: Client | None = None,
         copier: RawCopier | None = None,
         journal: Path | None = None,
-        flush_interval: float = 0.25,
+        flush_interval: float = 0.5,
         flush_rows: int = 5_000,
         exclusive: bool = False,
     ) -> None:
