@@ -21,9 +21,15 @@ COMPILED := src/aspects/transform/_compiled.json
 $(COMPILED): $(STAMP) $(TRANSFORM_SOURCES) scripts/compile_transform.py
 	$(BIN)/python scripts/compile_transform.py
 
-compile: $(COMPILED)
+# Statement validation (the LRS's hot path) too: scripts/compile_xapi.py, docs/lrs.md.
+XAPI_COMPILED := src/aspects/xapi/_compiled.json
 
-install: $(STAMP) $(COMPILED)
+$(XAPI_COMPILED): $(STAMP) $(wildcard src/aspects/xapi/*.py) scripts/compile_xapi.py
+	$(BIN)/python scripts/compile_xapi.py
+
+compile: $(COMPILED) $(XAPI_COMPILED)
+
+install: $(STAMP) $(COMPILED) $(XAPI_COMPILED)
 
 # Superset's own virtualenv (it pins SQLAlchemy < 2); a no-op when up to date.
 superset-venv: install
@@ -53,4 +59,5 @@ bench: install
 
 clean:
 	$(PYTHON) scripts/compile_transform.py --clean
+	$(PYTHON) scripts/compile_xapi.py --clean
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
