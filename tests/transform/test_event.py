@@ -81,3 +81,41 @@ def test_nesting_deeper_than_the_bound_is_refused() -> None:
         inner = inner["x"]
     with pytest.raises(RecursionError):
         Event({"data": deep}, "test").get("missing")
+
+
+def check_prefetch(raw: dict[str, Any], rng: random.Random) -> None:
+    keys = sorted(keys_of(raw, {"no-such-key"}))
+    wanted = tuple(rng.sample(keys, k=min(len(keys), rng.randrange(1, 8))))
+    event = Event(raw, "test")
+    if rng.random() < 0.5:
+        event.get(wanted[0])  # a key already searched is kept
+    event.prefetch(wanted)
+    for key in keys:
+        assert event.get(key) == expected(raw, key), key
+        assert type(event.get(key)) is type(expected(raw, key)), key
+
+
+def test_prefetch_finds_every_key_as_erb_finds_it() -> None:
+    """One walk for several keys gives what each key's own search gives (fixtures, random)."""
+    rng = random.Random(20261128)
+    for path in event_files():
+        for _ in range(5):
+            check_prefetch(load_json(path), rng)
+    names = ["a", "b", "c", "k", "session", "data"]
+    for _ in range(3000):
+        raw = _random_value(rng, 0, names)
+        if not isinstance(raw, dict) or not raw:
+            continue
+        if rng.random() < 0.3 and isinstance(raw.get("data"), dict):
+            raw["event"] = raw["data"]
+        check_prefetch(raw, rng)
+
+
+def test_prefetch_refuses_nesting_deeper_than_the_bound() -> None:
+    deep: dict[str, Any] = {}
+    inner = deep
+    for _ in range(MAX_DEPTH + 5):
+        inner["x"] = {}
+        inner = inner["x"]
+    with pytest.raises(RecursionError):
+        Event({"data": deep}, "test").prefetch(("missing", "other"))

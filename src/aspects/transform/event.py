@@ -62,6 +62,62 @@ def _find(raw: dict[str, Any], key: str) -> Any:
     return None
 
 
+def _find_many_nested(
+    source: dict[str, Any], keys: list[str], found: dict[str, Any], depth: int
+) -> None:
+    """:func:`_find_nested` for several keys in one walk, recording the values it finds.
+
+    Per key the outcome is that of its own search: a key present in ``source`` decides this
+    subtree (a None there hides the key from the subtree's children, as in ERB); otherwise
+    the children are searched in order until one gives a value.
+    """
+    active: list[str] = []
+    for key in keys:
+        if key in source:
+            value = source[key]
+            if value is not None:
+                found[key] = value
+        else:
+            active.append(key)
+    if not active:
+        return
+    if depth >= MAX_DEPTH:
+        raise too_deep()
+    for value in source.values():
+        if type(value) is dict:
+            _find_many_nested(value, active, found, depth + 1)
+            active = [key for key in active if key not in found]
+            if not active:
+                return
+
+
+def _find_many(raw: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """:func:`_find` for several keys in one walk of the event: key -> value (None: missing)."""
+    found: dict[str, Any] = {}
+    pending: list[str] = []
+    for key in keys:
+        if key in raw:
+            found[key] = raw[key]
+        else:
+            pending.append(key)
+    if pending:
+        searched: list[dict[str, Any]] = []
+        for value in raw.values():
+            if type(value) is dict:
+                for done in searched:
+                    if done is value:
+                        break
+                else:
+                    _find_many_nested(value, pending, found, 0)
+                    pending = [key for key in pending if key not in found]
+                    if not pending:
+                        break
+                    searched.append(value)
+        for key in pending:
+            found[key] = None
+    return found
+
+
 _PATHS: dict[str, tuple[str, ...]] = {}
 
 
@@ -111,6 +167,16 @@ class Event:
         if value is None or (not value and value != 0):
             return None
         return value
+
+    def prefetch(self, keys: tuple[str, ...]) -> None:
+        """Search several plain keys at once (one walk instead of one per key).
+
+        For events that ask for many keys found deep down or not at all (problem_check): each
+        later :meth:`get` of these keys answers from the result, which is the same.
+        """
+        wanted = tuple(key for key in keys if key not in self._found)
+        if wanted:
+            self._found.update(_find_many(self.raw, wanted))
 
     def need(self, key: str) -> Any:
         """Like :meth:`get`, but a missing value makes the event malformed."""

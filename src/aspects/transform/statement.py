@@ -131,11 +131,18 @@ class Builder:
         self.version = transformer_version
         self._namespaces: dict[str, bytes] = {}
         self._verb_texts: dict[str, str] = {}
+        # verb IRI -> the namespace of its statement ids (the common case: no child id)
+        self._verb_namespaces: dict[str, bytes] = {}
+        # the event's user value (int or str, as logged) -> (actor, actor text)
+        self._actors: dict[int | str, tuple[dict[str, Any], str]] = {}
         self._courses: dict[str, dict[str, Any]] = {}
         # ids of cached, None-free parts shared by statements (course activities): not pruned.
         self._clean: set[int] = set()
         # course id -> the shared {"parent": [course]} (the commonest contextActivities)
         self._parents: dict[str, dict[str, Any]] = {}
+        # statement objects that depend only on a few ids (the same video in the same course):
+        # built and pruned once, then shared by every statement about them
+        self._objects: dict[tuple[str, str, str], dict[str, Any]] = {}
 
     # -- identifiers -------------------------------------------------------------------------
     def iri(self, kind: str, object_id: Any) -> str | None:
@@ -156,14 +163,31 @@ class Builder:
         self, verb: dict[str, Any], actor_text: str, raw_time: str, child_id: str | None = None
     ) -> str:
         """ERB's deterministic id: uuid5(uuid5(base, verb json[-child]), actor json-time)."""
+        name = f"{actor_text}-{raw_time}"
+        if child_id is None:
+            namespace = self._verb_namespaces.get(verb["id"])
+            if namespace is not None:
+                return uuid5_text(namespace, name)
         key = self._verb_texts.get(verb["id"])
         if key is None:
             key = self._verb_texts[verb["id"]] = json.dumps(verb)
         if child_id is not None:
-            key = f"{key}-{child_id}"
-        return uuid5_text(self._namespace(key), f"{actor_text}-{raw_time}")
+            return uuid5_text(self._namespace(f"{key}-{child_id}"), name)
+        namespace = self._verb_namespaces[verb["id"]] = self._namespace(key)
+        return uuid5_text(namespace, name)
 
     # -- shared parts ------------------------------------------------------------------------
+    def shared_object(self, key: tuple[str, str, str]) -> dict[str, Any] | None:
+        """A statement object kept by :meth:`share_object` (None-free; never modify it)."""
+        return self._objects.get(key)
+
+    def share_object(self, key: tuple[str, str, str], obj: dict[str, Any]) -> dict[str, Any]:
+        """Prune ``obj`` and keep it under ``key``, whose ids alone determine it."""
+        if len(self._objects) > 100_000:
+            self._objects.clear()
+        pruned = self._objects[key] = prune(obj)
+        return pruned
+
     @staticmethod
     def user_key(event: Event) -> str:
         """ERB's choice of user: data.user_id, data.username, then user_id/username anywhere.
@@ -181,6 +205,28 @@ class Builder:
         if isinstance(value, dict | list):
             raise MalformedEvent(f"{event.name}: the user id is not a number or a name")
         return str(value)
+
+    def actor(self, event: Event) -> tuple[dict[str, Any], str]:
+        """(actor, actor text of the statement id) of the event's user (:meth:`user_key`).
+
+        Cached by the value as logged (an int or a string), so the common case costs no
+        string conversion; other values go through :meth:`user_key` (and its errors).
+        """
+        data = event.raw.get("data")
+        value = (data.get("user_id") or data.get("username")) if type(data) is dict else None
+        if not value:
+            value = event.get("user_id") or event.get("username")
+        kind = type(value)
+        if kind is int or kind is str:
+            cached = self._actors.get(value)
+            if cached is not None:
+                return cached
+        result = self.actors.actor(self.user_key(event))
+        if kind is int or kind is str:
+            if len(self._actors) >= 500_000:
+                self._actors.clear()
+            self._actors[value] = result
+        return result
 
     @staticmethod
     def raw_time(event: Event) -> str:
@@ -238,13 +284,15 @@ class Builder:
         parent_statement: str | None = None,
         child_id: str | None = None,
         activities_pruned: bool = False,
+        object_pruned: bool = False,
+        result_pruned: bool = False,
     ) -> dict[str, Any]:
         """One statement, pruned of empty members the way ERB's serialiser prunes them.
 
-        ``activities_pruned``: the caller's context_activities hold no None at any depth (parts
-        of statements built here), so they are used as they are.
+        ``activities_pruned``, ``object_pruned``, ``result_pruned``: the caller built that part
+        without None at any depth (or it is a shared, cached part), so it is used as it is.
         """
-        actor, actor_text = self.actors.actor(self.user_key(event))
+        actor, actor_text = self.actor(event)
         raw_time = self.raw_time(event)
         timestamp = normalise_timestamp(raw_time)
         if not timestamp:
@@ -279,13 +327,13 @@ class Builder:
             "id": self.statement_id(verb, actor_text, raw_time, child_id),
             "actor": actor,
             "verb": verb,
-            "object": prune(obj),
+            "object": obj if object_pruned else prune(obj),
             "timestamp": timestamp,
             "context": context,
             "version": v.XAPI_VERSION,
         }
         if result is not None:
-            statement["result"] = prune(result)
+            statement["result"] = result if result_pruned else prune(result)
         return statement
 
 

@@ -19,7 +19,7 @@ def block_completion(b: Builder, event: Event) -> list[Statement]:
         "definition": {"type": v.RESOURCE},
     }
     result = {"completion": completion == 1.0, "extensions": {v.EXT_PROGRESS: completion * 100}}
-    return [b.statement(event, v.PROGRESSED, obj, result=result)]
+    return [b.statement(event, v.PROGRESSED, obj, result=result, result_pruned=True)]
 
 
 TRANSFORMS: dict[str, Transform] = {"edx.completion.block_completion.changed": block_completion}

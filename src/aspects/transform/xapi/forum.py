@@ -54,7 +54,18 @@ def forum(b: Builder, event: Event) -> list[Statement]:
             }
         ]
     extensions = {v.EXT_MODE: event.get(mode_key)} if mode_key else None
-    return [b.statement(event, verb, obj, context_activities=activities, extensions=extensions)]
+    # Built without None (a title that is not a string is pruned as usual).
+    return [
+        b.statement(
+            event,
+            verb,
+            obj,
+            context_activities=activities,
+            extensions=extensions,
+            activities_pruned=True,
+            object_pruned=type(title) is str or title is None,
+        )
+    ]
 
 
 TRANSFORMS: dict[str, Transform] = dict.fromkeys(MAPPING, forum)

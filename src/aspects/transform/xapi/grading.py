@@ -35,7 +35,10 @@ def subsection_grade(b: Builder, event: Event) -> list[Statement]:
         "definition": {"type": v.RESOURCE},
     }
     result = {"success": earned >= possible, "score": score(earned, possible)}
-    return [b.statement(event, v.EARNED, obj, result=result)]
+    # object and result hold no None (the id is required, the scores are numbers)
+    return [
+        b.statement(event, v.EARNED, obj, result=result, object_pruned=True, result_pruned=True)
+    ]
 
 
 def course_grade(b: Builder, event: Event) -> list[Statement]:
@@ -48,11 +51,15 @@ def course_grade(b: Builder, event: Event) -> list[Statement]:
         "objectType": "Activity",
         "definition": {"type": v.COURSE, "name": {"en": name} if name is not None else {}},
     }
+    letter = event.get("data.letter_grade") or "Fail"
     result = {
         "score": {"min": 0, "max": 1.0, "raw": earned, "scaled": earned},
-        "extensions": {v.EXT_GRADE_CLASSIFICATION: event.get("data.letter_grade") or "Fail"},
+        "extensions": {v.EXT_GRADE_CLASSIFICATION: letter},
     }
-    return [b.statement(event, v.EARNED, obj, result=result)]
+    pruned = type(letter) is str  # anything else may hold None: pruned as usual
+    return [
+        b.statement(event, v.EARNED, obj, result=result, object_pruned=True, result_pruned=pruned)
+    ]
 
 
 TRANSFORMS: dict[str, Transform] = {

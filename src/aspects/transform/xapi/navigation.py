@@ -21,7 +21,7 @@ def link_clicked(b: Builder, event: Event) -> list[Statement]:
         "objectType": "Activity",
         "definition": {"type": v.LINK},
     }
-    return [b.statement(event, v.NAVIGATED, obj)]
+    return [b.statement(event, v.NAVIGATED, obj, object_pruned=True)]
 
 
 def outline_selected(b: Builder, event: Event) -> list[Statement]:

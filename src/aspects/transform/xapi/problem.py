@@ -91,17 +91,35 @@ def problem_submitted(b: Builder, event: Event) -> list[Statement]:
         "success": earned >= possible,
         "score": {"min": 0, "max": possible, "raw": earned, "scaled": scaled},
     }
-    return [b.statement(event, v.ATTEMPTED, obj, result=result)]
+    # the id is required (data.problem_id or data.module_id), the scores are numbers
+    return [
+        b.statement(event, v.ATTEMPTED, obj, result=result, object_pruned=True, result_pruned=True)
+    ]
 
 
 # -- problem_check ---------------------------------------------------------------------------
+
+
+# referer -> its activate_block_id: learners check problems from the same few pages, and the
+# URL parse is interpreted code (urllib), dearer than the rest of the statement.
+_REFERER_BLOCKS: dict[str, str | None] = {}
+
+
+def _referer_block(referer: str) -> str | None:
+    if referer in _REFERER_BLOCKS:
+        return _REFERER_BLOCKS[referer]
+    block = parse_qs(urlparse(referer).query).get("activate_block_id", [None])[0]
+    if len(_REFERER_BLOCKS) > 100_000:
+        _REFERER_BLOCKS.clear()
+    _REFERER_BLOCKS[referer] = block
+    return block
 
 
 def _browser_block_id(event: Event) -> str | None:
     """The problem of a browser problem_check: from the referer, else from the input names."""
     referer = event.get("referer") or event.need("context.referer")
     if isinstance(referer, str):
-        block = parse_qs(urlparse(referer).query).get("activate_block_id", [None])[0]
+        block = _referer_block(referer)
         if block:
             return block
     data, course_id = event.get("data"), event.get("context.course_id")
@@ -223,8 +241,15 @@ def _check_result(
     }
 
 
+# The plain keys a problem_check searches at any depth (its statement adds "session"): found
+# in one walk of the event, since several of them lie deep in the logged payload or are absent.
+_SERVER_KEYS = ("submission", "response_type", "display_name", "success", "max_grade", "grade")
+_BROWSER_KEYS = ("submission", "referer", "response_type", "display_name")
+
+
 def problem_check(b: Builder, event: Event) -> list[Statement]:
     browser = _from_browser(event)
+    event.prefetch((*(_BROWSER_KEYS if browser else _SERVER_KEYS), "session"))
     verb = v.ATTEMPTED if browser else v.EVALUATED
     submissions = _submissions(event)
     children = list(submissions) if len(submissions) > 1 else []

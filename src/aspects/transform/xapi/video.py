@@ -24,37 +24,49 @@ def _seconds(event: Event, key: str) -> float | None:
         raise MalformedEvent(f"{event.name}: {key} is not a number of seconds") from None
 
 
+# Result builders write no None member (what pruning would remove is never added).
+
+
 def _loaded(event: Event) -> Result:
     return None
 
 
 def _position(event: Event) -> Result:
-    return {"extensions": {v.EXT_VIDEO_TIME: _time(event)}}
+    time = _time(event)
+    return {"extensions": {v.EXT_VIDEO_TIME: time} if time is not None else {}}
 
 
 def _captions(shown: bool) -> Any:
     def result(event: Event) -> Result:
-        return {"extensions": {v.EXT_VIDEO_TIME: _time(event), v.EXT_CC_ENABLED: shown}}
+        extensions: dict[str, Any] = {}
+        time = _time(event)
+        if time is not None:
+            extensions[v.EXT_VIDEO_TIME] = time
+        extensions[v.EXT_CC_ENABLED] = shown
+        return {"extensions": extensions}
 
     return result
 
 
 def _completed(event: Event) -> Result:
     duration = _seconds(event, "data.duration")
+    if duration is None:
+        return {"extensions": {}, "completion": True}
     return {
         "extensions": {v.EXT_VIDEO_TIME: duration},
         "completion": True,
-        "duration": iso_duration(duration) if duration is not None else None,
+        "duration": iso_duration(duration),
     }
 
 
 def _seeked(event: Event) -> Result:
-    return {
-        "extensions": {
-            v.EXT_VIDEO_TIME_FROM: _seconds(event, "data.old_time"),
-            v.EXT_VIDEO_TIME_TO: _seconds(event, "data.new_time"),
-        }
-    }
+    extensions: dict[str, Any] = {}
+    old, new = _seconds(event, "data.old_time"), _seconds(event, "data.new_time")
+    if old is not None:
+        extensions[v.EXT_VIDEO_TIME_FROM] = old
+    if new is not None:
+        extensions[v.EXT_VIDEO_TIME_TO] = new
+    return {"extensions": extensions}
 
 
 def _speed(event: Event) -> Result:
@@ -108,16 +120,30 @@ def video(b: Builder, event: Event) -> list[Statement]:
     verb, result = MAPPING[event.name]
     course_id = event.need_str("context.course_id")
     video_id = str(event.need("data.id"))
-    key = usage_key(course_id, "video", video_id)
-    if key is None:
-        raise MalformedEvent(f"{event.name}: context.course_id is not a course key")
-    obj = {
-        "id": f"{b.root}/xblock/{key}",
-        "objectType": "Activity",
-        "definition": {"type": v.VIDEO},
-    }
+    cache_key = ("video", course_id, video_id)
+    obj = b.shared_object(cache_key)
+    if obj is None:
+        key = usage_key(course_id, "video", video_id)
+        if key is None:
+            raise MalformedEvent(f"{event.name}: context.course_id is not a course key")
+        obj = {
+            "id": f"{b.root}/xblock/{key}",
+            "objectType": "Activity",
+            "definition": {"type": v.VIDEO},
+        }
+        obj = b.share_object(cache_key, obj)
     extensions = {v.EXT_VIDEO_LENGTH: _seconds(event, "data.duration")}
-    return [b.statement(event, verb, obj, result=result(event), extensions=extensions)]
+    return [
+        b.statement(
+            event,
+            verb,
+            obj,
+            result=result(event),
+            extensions=extensions,
+            object_pruned=True,
+            result_pruned=True,
+        )
+    ]
 
 
 TRANSFORMS: dict[str, Transform] = dict.fromkeys(MAPPING, video)
