@@ -6,11 +6,16 @@ CPU time (``time.process_time``: every thread of the process, chDB's included) r
 wall time, so that the figures mean something on a machine other work loads. Steps:
 
 - ``receive``: body bytes -> validated, prepared statements (``statements_from``);
-- ``commit``: the group-commit writer storing one request alone (id check, LRS tables with the
-  key-table view, and the Python work between); ``of_which_*`` split out its two store round
-  trips;
+- ``commit``: the group-commit writer committing one request alone (id check, rows, and the
+  write-ahead journal append + fdatasync; with ``--no-journal`` the INSERT into the LRS tables
+  instead); ``of_which_*`` split out the store round trips (id check query, INSERT);
+- ``flush``: the journal's pending rows stored in the LRS tables (with the key-table view) in one
+  INSERT per table, as the writer's flusher does, divided per request;
 - ``copy``: the background copy of those statements into the raw table (with its report views),
   measured over the whole run and divided per request (it runs in large batches).
+
+Run it against an older checkout (``PYTHONPATH=old/src``) to compare: steps the older writer
+lacks print 0.
 
 Runs in its own process on a fresh embedded store (chDB allows one data directory per process).
 Prints the median over ``--runs`` of each step's median per request, and the load average.
@@ -19,12 +24,14 @@ Prints the median over ``--runs`` of each step's median per request, and the loa
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 from lrs_common import make_statement
@@ -39,12 +46,23 @@ AUTHORITY = {"objectType": "Agent", "account": {"homePage": "https://lrs.example
 
 
 def one_run(
-    client: object, database: str, requests: int, batch: int, seed: int
+    client: object, database: str, requests: int, batch: int, seed: int, journal: Path | None
 ) -> dict[str, float]:
-    writer = StatementWriter(client, database)  # type: ignore[arg-type]
+    return asyncio.run(_one_run(client, database, requests, batch, seed, journal))
+
+
+async def _one_run(
+    client: object, database: str, requests: int, batch: int, seed: int, journal: Path | None
+) -> dict[str, float]:
+    options: dict[str, Any] = {}
+    if journal is not None:
+        options = {"journal": journal, "flush_interval": 3600, "exclusive": True}
+    try:
+        writer = StatementWriter(client, database, **options)  # type: ignore[arg-type]
+    except TypeError:  # an older writer without a journal
+        writer = StatementWriter(client, database)  # type: ignore[arg-type]
+    writer.start()  # its background tasks never run: this coroutine does not yield
     copier = getattr(writer, "copier", None)
-    if copier is not None:
-        copier.resume()
     now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
     bodies = [
         orjson.dumps([make_statement(seed + r * batch + i, now) for i in range(batch)])
@@ -75,6 +93,11 @@ def one_run(
         ended = time.process_time()
         receive.append((middle - started) * 1000)
         commit.append((ended - middle) * 1000)
+    flush = 0.0
+    if hasattr(writer, "flush"):
+        started = time.process_time()
+        writer.flush()
+        flush = (time.process_time() - started) * 1000 / requests
     copy = 0.0
     if copier is not None:
         started = time.process_time()
@@ -83,6 +106,7 @@ def one_run(
     return {
         "receive": statistics.median(receive),
         "commit": statistics.median(commit),
+        "flush": flush,
         "copy": copy,
         "of_which_id_check": statistics.median(parts["id_check"] or [0.0]),
         "of_which_lrs_insert": statistics.median(parts["lrs_insert"] or [0.0]),
@@ -96,23 +120,27 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--no-journal", action="store_true", help="commit straight to the store")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lrs-cpu-") as directory:
         settings = StoreSettings(path=Path(directory), database="bench")
         client = open_client(settings, Path(directory))
         migrate(client, settings)
         # Warm up (first INSERTs into fresh tables are slower).
-        one_run(client, "bench", 5, args.batch, 0)
+        journal = None if args.no_journal else Path(directory) / "journal"
+        one_run(client, "bench", 5, args.batch, 0, journal)
         results = []
         for run in range(args.runs):
-            figures = one_run(client, "bench", args.requests, args.batch, (run + 1) * 10_000_000)
+            figures = one_run(
+                client, "bench", args.requests, args.batch, (run + 1) * 10_000_000, journal
+            )
             results.append(figures)
             print(
                 f"run={run + 1} " + " ".join(f"{k}={v:.1f}ms" for k, v in figures.items()),
                 flush=True,
             )
         medians = {k: statistics.median(r[k] for r in results) for k in results[0]}
-        total = medians["receive"] + medians["commit"] + medians["copy"]
+        total = medians["receive"] + medians["commit"] + medians["flush"] + medians["copy"]
         print(
             f"median CPU ms per {args.batch}-statement request: "
             + " ".join(f"{k}={v:.1f}" for k, v in medians.items())
