@@ -22,6 +22,8 @@ from aspects.transform.xapi import vocabulary as v
 # ERB's namespace for statement ids (never change it: ids must collide with the LMS's own).
 _ID_BASE = uuid.UUID("6ba7b810-9dad-11d1-80b4-00c04fd430c8")
 _KEEP = object()
+# integers a float holds exactly
+_EXACT = 2**53
 
 
 def prune(value: dict[str, Any], depth: int = 0) -> dict[str, Any]:
@@ -59,6 +61,8 @@ def seconds(value: Any) -> float | None:
     """ERB's seconds format: a float rounded to milliseconds; None/"" stay None."""
     if value is None or (value != 0 and not value):
         return None
+    if type(value) is int and -_EXACT < value < _EXACT:
+        return float(value)  # whole seconds: rounding to milliseconds changes nothing
     return round(float(value), 3)  # correctly rounded, as ERB's float(f"{x:.3f}")
 
 
@@ -133,6 +137,8 @@ class Builder:
         self._verb_texts: dict[str, str] = {}
         # verb IRI -> the namespace of its statement ids (the common case: no child id)
         self._verb_namespaces: dict[str, bytes] = {}
+        # the last raw time and its statement timestamp (a problem_check's statements share it)
+        self._last_time = ("", "")
         # the event's user value (int or str, as logged) -> (actor, actor text)
         self._actors: dict[int | str, tuple[dict[str, Any], str]] = {}
         self._courses: dict[str, dict[str, Any]] = {}
@@ -294,7 +300,10 @@ class Builder:
         """
         actor, actor_text = self.actor(event)
         raw_time = self.raw_time(event)
-        timestamp = normalise_timestamp(raw_time)
+        last_raw, timestamp = self._last_time
+        if raw_time != last_raw:
+            timestamp = normalise_timestamp(raw_time)
+            self._last_time = (raw_time, timestamp)
         if not timestamp:
             raise MalformedEvent(f"{event.name}: timestamp {raw_time!r:.40} is not ISO 8601")
         context_ext: dict[str, Any] = {v.EXT_TRANSFORMER_VERSION: self.version}
