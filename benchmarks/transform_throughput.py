@@ -12,6 +12,11 @@ Each run is a fresh process; the compiled build (``make compile``) and the sourc
 (``ASPECTS_PURE_PYTHON=1``) alternate run by run, so both see the same machine load. Prints
 events/s per run (wall and CPU time), the medians per build, their ratio, statements/s, peak
 RSS and the load average.
+
+Old against new, back to back: ``--baseline DIR`` adds the build ``baseline``, the compiled
+package under ``DIR`` (the ``src`` directory of another checkout, e.g. ``git worktree add
+/tmp/old <commit> && make -C /tmp/old compile``, or a copy of ``src`` taken before a change),
+run in turn with the others, e.g. ``--builds baseline,compiled --baseline /tmp/old/src``.
 """
 
 from __future__ import annotations
@@ -97,8 +102,11 @@ def child(args: argparse.Namespace) -> None:
     lines = pool(50_000, args.users)
     elapsed, cpu, written = run_once(lines, args.events)
     info = build_info()
+    import aspects
+
     result = {
         "build": info["build"],
+        "package": str(Path(aspects.__file__).resolve().parent),
         "compiled_modules": info["compiled_modules"],
         "wall": elapsed,
         "cpu": cpu,
@@ -110,6 +118,8 @@ def child(args: argparse.Namespace) -> None:
 
 def spawn(args: argparse.Namespace, build: str) -> dict[str, Any]:
     env = {**os.environ, PURE_ENV: "1" if build == "python" else "0"}
+    if build == "baseline":
+        env["PYTHONPATH"] = str(args.baseline)  # its aspects package comes first
     command = [sys.executable, __file__, "--child", "--events", str(args.events)]
     command += ["--users", str(args.users)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
@@ -127,12 +137,21 @@ def main() -> None:
         default="compiled,python",
         help="builds to compare, interleaved run by run: compiled (make compile), python",
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="src directory of another (compiled) checkout: the build 'baseline'",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
         return
     builds = [b.strip() for b in args.builds.split(",") if b.strip()]
+    if ("baseline" in builds) != (args.baseline is not None):
+        parser.error("--baseline DIR and the build 'baseline' go together")
+    if args.baseline is not None and not (args.baseline / "aspects" / "transform").is_dir():
+        parser.error(f"{args.baseline}: no aspects/transform package there")
     print(
         f"{args.events:,} events per run, pool 50,000 lines, {args.users:,} learners; "
         f"each run in its own process, builds interleaved: {', '.join(builds)}"
@@ -143,8 +162,10 @@ def main() -> None:
     for run in range(args.runs):
         for build in builds:
             r = spawn(args, build)
-            if build == "compiled" and r["build"] != "compiled":
-                raise SystemExit(f"the compiled build is not in use ({r['build']})")
+            if build in ("compiled", "baseline") and r["build"] != "compiled":
+                raise SystemExit(f"{build}: the compiled build is not in use ({r['build']})")
+            if build == "baseline" and not r["package"].startswith(str(args.baseline.resolve())):
+                raise SystemExit(f"baseline: aspects came from {r['package']}")
             rates[build].append(args.events / r["wall"])
             cpu_rates[build].append(args.events / r["cpu"])
             peaks[build] = max(peaks[build], r["peak_rss_mb"])
@@ -173,6 +194,9 @@ def main() -> None:
     if "compiled" in builds and "python" in builds:
         gain = statistics.median(cpu_rates["compiled"]) / statistics.median(cpu_rates["python"])
         print(f"compiled / python (CPU time medians): {gain:.2f}x")
+    if "compiled" in builds and "baseline" in builds:
+        gain = statistics.median(cpu_rates["compiled"]) / statistics.median(cpu_rates["baseline"])
+        print(f"compiled / baseline (CPU time medians): {gain:.2f}x")
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
