@@ -1,6 +1,7 @@
 """Backfill throughput: >= 1M realistic events from gzipped rotated logs into the embedded store.
 
-Run: ``.venv/bin/python benchmarks/ingest_backfill.py [--events N] [--runs R] [--workers W]``
+Run: ``.venv/bin/python benchmarks/ingest_backfill.py [--events N] [--runs R] [--workers W]
+[--stages] [--views]``
 
 Lines are made from ERB's fixture events (tests/fixtures/erb/events) by
 ``aspects.ingest.synthetic``: 5,000 learners, 20 courses in 4 organisations, time-ordered,
@@ -8,8 +9,15 @@ Lines are made from ERB's fixture events (tests/fixtures/erb/events) by
 directory: nine gzipped rotated files and the live plain file. Each run backfills the directory
 end to end (read + gunzip, transform in worker processes, INSERTs of ``backfill_batch_size``,
 checkpoints and dead letters) into a fresh, fully migrated database of an embedded store in this
-process, and prints events/s. Then, to show where the time goes, one process's transform rate
-and the store's insert rate for the same statements.
+process, and prints events/s of wall time, and the CPU time it took (this process and its
+worker processes, user + system) per event. On a shared machine the CPU time is the steadier
+figure: ``cores / CPU per event`` is the rate the pipeline would reach with the cores to itself.
+
+``--stages``: where the CPU goes, measured stage by stage in this process on a sample of the
+same lines: read + gunzip, parse, transform, serialise + pack, the hand-over between processes
+(pickle both ways), and the INSERT into a table that keeps nothing (the format), the raw table
+alone (JSON extraction, sort, compression) and the fully migrated database (the materialized
+views). ``--views`` adds the cost of each materialized view (dropped one by one).
 
 Target: >= 50,000 events/s end to end on 2 cores. Prints medians of the runs.
 """
@@ -18,19 +26,24 @@ from __future__ import annotations
 
 import argparse
 import os
+import pickle
+import resource
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
+
+import orjson
+from clickhouse_connect.driver.client import Client
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "tests" / "fixtures" / "erb" / "events"
 
 from aspects.ingest.backfill import backfill  # noqa: E402
-from aspects.ingest.convert import LineConverter  # noqa: E402
-from aspects.ingest.files import discover, open_binary, read_chunks  # noqa: E402
+from aspects.ingest.files import Chunk, discover, open_binary, read_chunks, split_lines  # noqa: E402
 from aspects.ingest.state import IngestState  # noqa: E402
 from aspects.ingest.synthetic import load_templates, synthetic_lines, write_lines  # noqa: E402
 from aspects.ingest.transformer import ConverterSpec, build_converter  # noqa: E402
@@ -38,7 +51,6 @@ from aspects.settings import Settings  # noqa: E402
 from aspects.store.client import open_client  # noqa: E402
 from aspects.store.migrate import migrate  # noqa: E402
 from aspects.store.settings import StoreSettings  # noqa: E402
-from aspects.store.statements import StatementRow, insert_statements  # noqa: E402
 
 TARGET = 50_000
 FILES = 10
@@ -65,12 +77,28 @@ def make_logs(directory: Path, events: int) -> Path:
     return logs
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """User + system CPU of this process (reader, writer, chDB) and of its finished children
+    (the worker processes)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def load() -> str:
+    return "/".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=None, help="default: one per core")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "aspects-bench")
+    parser.add_argument("--batch", type=int, default=None, help="ingest.backfill_batch_size")
+    parser.add_argument("--stages", action="store_true", help="CPU per stage, in one process")
+    parser.add_argument("--views", action="store_true", help="with --stages: CPU per view")
+    parser.add_argument("--sample", type=int, default=100_000, help="lines for --stages")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
 
@@ -79,12 +107,12 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="ingest-bench-"))
     client = open_client(StoreSettings(path=work / "clickhouse"), work)
     workers = args.workers if args.workers is not None else os.cpu_count()
+    cores = os.cpu_count() or 1
     print(
-        f"{args.events:,} lines, {size / 1e6:.0f} MB gzipped, {os.cpu_count()} cores, "
-        f"{workers} transform workers, load {os.getloadavg()[0]:.1f}"
+        f"{args.events:,} lines, {size / 1e6:.0f} MB gzipped, {cores} cores, "
+        f"{workers} transform workers, load {load()}"
     )
-    rates, statement_rates = [], []
-    statements_text: list[tuple[str, str, str, str]] = []
+    rates, cpu_rates = [], []
     for run in range(args.runs):
         store = StoreSettings(path=work / "clickhouse", database=f"bench_{uuid.uuid4().hex[:8]}")
         migrate(client, store)
@@ -92,59 +120,153 @@ def main() -> None:
             data_dir=work / f"run{run}",
             store=store,
             transform={"secret": "benchmark-secret"},
+            ingest={} if args.batch is None else {"backfill_batch_size": args.batch},
         )
         state = IngestState(f"sqlite:///{work / f'run{run}' / 'ingest.sqlite3'}")
+        before = load()
+        own, children = cpu_seconds()
         summary = backfill(settings, client, state, [logs], workers=workers)
+        own_after, children_after = cpu_seconds()
+        own, children = own_after - own, children_after - children
+        cpu = own + children
         rate = summary.events / summary.seconds
+        per_event = cpu / summary.events
         rates.append(rate)
-        statement_rates.append(summary.statements / summary.seconds)
+        cpu_rates.append(cores / per_event)
         print(
             f"run {run + 1}: {summary.events:,} events -> {summary.statements:,} statements, "
-            f"{summary.rejected:,} rejected, {summary.seconds:.1f} s: {rate:,.0f} events/s"
+            f"{summary.rejected:,} rejected, {summary.seconds:.1f} s: {rate:,.0f} events/s; "
+            f"CPU {cpu:.1f} s = {per_event * 1e6:.1f} us/event (this process "
+            f"{own / summary.events * 1e6:.1f}, workers {children / summary.events * 1e6:.1f}) "
+            f"-> {cores / per_event:,.0f} events/s on {cores} free cores; "
+            f"load {before} -> {load()}"
         )
         state.close()
         client.command(f"DROP DATABASE {store.database}")
     median = statistics.median(rates)
     print(
-        f"backfill end to end: median {median:,.0f} events/s "
-        f"({statistics.median(statement_rates):,.0f} statements/s); target >= {TARGET:,}: "
-        f"{'met' if median >= TARGET else 'NOT met'}"
+        f"backfill end to end: median {median:,.0f} events/s of wall time, "
+        f"{statistics.median(cpu_rates):,.0f} events/s of CPU time on {cores} cores; "
+        f"target >= {TARGET:,}: {'met' if median >= TARGET else 'NOT met'} (wall)"
     )
+    if args.stages:
+        stages(client, work, logs, args.sample, args.views)
 
-    # Where the time goes: one process transforming, and the store inserting.
-    converter: LineConverter = build_converter(
-        ConverterSpec(Settings().transform, "benchmark-secret", 16384)
+
+def stages(client: Client, work: Path, logs: Path, sample: int, views: bool) -> None:
+    """CPU per event of each stage, in this process, on the first ``sample`` lines."""
+    # Imported here: the backfill runs above also work with older versions of the package
+    # (PYTHONPATH=<old checkout>/src), for before/after comparisons.
+    from aspects.store.statements import (
+        PackedStatements,
+        StatementPacker,
+        actor_id_of,
+        insert_packed,
     )
-    sample = 100_000
+    from aspects.transform import Transformer, parse_line
+
+    clock = time.process_time
+    began = clock()
+    chunks: list[Chunk] = []
+    count = 0
     with open_binary(next(iter(discover([logs])))) as handle:
-        chunks = []
-        count = 0
         for chunk in read_chunks(handle, 0, final=True):
             chunks.append(chunk)
             count += chunk.data.count(b"\n")
             if count >= sample:
                 break
-    began = time.monotonic()
-    events = 0
-    for chunk in chunks:
-        converted = converter.convert(chunk)
-        events += converted.events
-        statements_text.extend(converted.statements)
-    transform_rate = events / (time.monotonic() - began)
-    print(f"transform alone, one process: {transform_rate:,.0f} events/s")
-    store = StoreSettings(path=work / "clickhouse", database=f"bench_{uuid.uuid4().hex[:8]}")
-    migrate(client, store)
-    from datetime import UTC, datetime
+    costs = {"read + gunzip": clock() - began}
+    transformer = Transformer(Settings().transform, secret="benchmark-secret")
+    events = statements = 0
+    packed: list[PackedStatements] = []
+    costs.update({"parse": 0.0, "transform": 0.0, "serialise + pack": 0.0})
+    for chunk in chunks:  # chunk by chunk, as a worker does (few objects alive at a time)
+        began = clock()
+        parsed = []
+        for _offset, line in split_lines(chunk):
+            events += 1
+            try:
+                parsed.append(parse_line(line))
+            except Exception:  # a dead letter: not a stage
+                continue
+        costs["parse"] += clock() - began
+        began = clock()
+        produced = []
+        for event in parsed:
+            try:
+                produced.extend(transformer.transform(event))
+            except Exception:  # a dead letter
+                continue
+        costs["transform"] += clock() - began
+        began = clock()
+        packer = StatementPacker()
+        for statement in produced:
+            packer.add(statement["id"], orjson.dumps(statement), actor_id_of(statement))
+        packed.append(packer.build())
+        statements += len(produced)
+        costs["serialise + pack"] += clock() - began
+    converter = build_converter(ConverterSpec(Settings().transform, "benchmark-secret", 16384))
+    converted = [converter.convert(chunk) for chunk in chunks]
+    began = clock()
+    for item in converted:
+        pickle.loads(pickle.dumps(item, pickle.HIGHEST_PROTOCOL))
+    costs["hand-over (pickle)"] = clock() - began
+    print(f"stages, one process, {events:,} lines -> {statements:,} statements (CPU per event):")
+    for name, seconds in costs.items():
+        print(f"  {name:28s} {seconds / events * 1e6:6.1f} us")
+    now = datetime.now(UTC)
 
-    rows = [
-        StatementRow(uuid.UUID(sid), text, datetime.now(UTC), "tracking-log")
-        for sid, text, _name, _org in statements_text
-    ]
-    began = time.monotonic()
-    for start in range(0, len(rows), 50_000):
-        insert_statements(client, store.database, rows[start : start + 50_000])
-    insert_rate = len(rows) / (time.monotonic() - began)
-    print(f"insert alone (insert_statements, 50k per INSERT): {insert_rate:,.0f} statements/s")
+    def insert(database: str) -> float:
+        began = clock()
+        for start in range(0, len(packed), 50):
+            insert_packed(client, database, packed[start : start + 50], now, "tracking-log")
+        return clock() - began
+
+    null = f"bench_null_{uuid.uuid4().hex[:8]}"
+    client.command(f"CREATE DATABASE {null}")
+    client.command(
+        f"CREATE TABLE {null}.xapi_statements (statement_id UUID, statement String, "
+        "stored_time DateTime64(6, 'UTC'), source LowCardinality(String)) ENGINE = Null"
+    )
+    raw = StoreSettings(path=work / "clickhouse", database=f"bench_raw_{uuid.uuid4().hex[:8]}")
+    migrate(client, raw)
+    full = StoreSettings(path=work / "clickhouse", database=f"bench_all_{uuid.uuid4().hex[:8]}")
+    migrate(client, full)
+    mvs = sorted(
+        client.query(
+            "SELECT dependencies_table FROM system.tables "
+            "WHERE database = {db:String} AND name = 'xapi_statements'",
+            parameters={"db": full.database},
+        ).result_rows[0][0]
+    )
+    views_of_raw = client.query(
+        "SELECT name FROM system.tables WHERE database = {db:String} "
+        "AND engine = 'MaterializedView'",
+        parameters={"db": raw.database},
+    ).result_rows
+    for (name,) in views_of_raw:  # the raw table alone: no view reads it
+        client.command(f"DROP VIEW {raw.database}.{name}")
+    print(f"  INSERT, 50k per INSERT, per statement ({len(mvs)} views read the raw table):")
+    for label, database in [
+        ("format only (Null table)", null),
+        ("raw table, no views", raw.database),
+        ("raw table and its views", full.database),
+    ]:
+        seconds = [insert(database) for _ in range(3)]
+        print(
+            f"    {label:28s} {statistics.median(seconds) / statements * 1e6:6.1f} us (median of 3)"
+        )
+    if views:
+        print("  each view (the insert's CPU with it minus without it, dropped one by one):")
+        previous = statistics.median([insert(full.database) for _ in range(3)])
+        for name in mvs:
+            client.command(f"DROP VIEW {full.database}.{name}")
+            without = statistics.median([insert(full.database) for _ in range(3)])
+            print(f"    {name:34s} {(previous - without) / statements * 1e6:6.1f} us")
+            previous = without
+    for database in (null, raw.database, full.database):
+        client.command(f"DROP DATABASE {database}")
+    print(f"load {load()}")
 
 
 if __name__ == "__main__":

