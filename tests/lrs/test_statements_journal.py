@@ -19,11 +19,13 @@ import orjson
 import pytest
 from clickhouse_connect.driver.client import Client
 
+from aspects.lrs.app import exclusive_writer
 from aspects.lrs.statements.idfilter import IdFilter
 from aspects.lrs.statements.journal import Journal, statement_line
 from aspects.lrs.statements.prepare import format_time, incoming, stored_statement
 from aspects.lrs.statements.writer import Batch, Conflict, StatementWriter
 from aspects.privacy.tombstones import record_tombstones
+from aspects.settings import Settings
 from aspects.store.settings import StoreSettings
 from aspects.store.statements import actor_id_of
 from tests.lrs import statements_helpers
@@ -273,3 +275,18 @@ def test_statements_answered_before_a_kill_9_are_there_after_a_restart(tmp_path:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_id_filter_is_on_only_where_the_lrs_is_the_only_writer(tmp_path: Path) -> None:
+    embedded = Settings(data_dir=tmp_path)
+    server = Settings(data_dir=tmp_path, store=StoreSettings(url="http://db.example.org:8123"))
+    assert exclusive_writer(embedded) is True  # chDB admits one process per data directory
+    assert exclusive_writer(server) is False  # other LRS processes may share the server
+    told = server.model_copy(
+        update={"lrs": server.lrs.model_copy(update={"exclusive_writer": True})}
+    )
+    assert exclusive_writer(told) is True
+    refused = embedded.model_copy(
+        update={"lrs": embedded.lrs.model_copy(update={"exclusive_writer": False})}
+    )
+    assert exclusive_writer(refused) is False
