@@ -44,13 +44,14 @@ class IdFilter:
             client.query(f"SELECT count() FROM {database}.lrs_statements").result_rows[0][0]
         )
         built = cls(max(count, 1) * headroom)
-        result = client.query(
+        # Streamed block by block: millions of ids never sit in Python lists at once.
+        with client.query_column_block_stream(
             load("id_filter.sql", database), parameters={"mask": built._mask}
-        ).result_columns
-        if result:
-            for low, high in zip(result[0], result[1], strict=True):
-                built._set(low)
-                built._set(high)
+        ) as blocks:
+            for block in blocks:
+                for low, high in zip(block[0], block[1], strict=True):
+                    built._set(low)
+                    built._set(high)
         return built
 
     def _set(self, position: int) -> None:
