@@ -24,7 +24,7 @@ $(COMPILED): $(STAMP) $(TRANSFORM_SOURCES) scripts/compile_transform.py
 # Statement validation (the LRS's hot path) too: scripts/compile_xapi.py, docs/lrs.md.
 XAPI_COMPILED := src/aspects/xapi/_compiled.json
 
-$(XAPI_COMPILED): $(STAMP) $(wildcard src/aspects/xapi/*.py) scripts/compile_xapi.py
+$(XAPI_COMPILED): $(STAMP) $(wildcard src/aspects/xapi/*.py) src/aspects/lrs/statements/prepare.py scripts/compile_xapi.py
 	$(BIN)/python scripts/compile_xapi.py
 
 compile: $(COMPILED) $(XAPI_COMPILED)

@@ -1,5 +1,6 @@
-"""Compile statement validation (``aspects.xapi.native.COMPILED_MODULES``) with mypyc, in place
-under src/ (``make compile``), the way scripts/compile_transform.py compiles the transformer.
+"""Compile statement validation and the LRS's preparation (``aspects.xapi.native.COMPILED_MODULES``)
+with mypyc, in place under src/ (``make compile``), as scripts/compile_transform.py does for the
+transformer.
 
 The extension modules sit beside their sources; ``aspects.xapi.native`` loads the sources
 instead when they changed after the build (or with ``ASPECTS_PURE_PYTHON=1``). See docs/lrs.md,
@@ -30,13 +31,15 @@ GROUP = "aspects.xapi._native"
 
 
 def libraries() -> list[Path]:
+    """The built libraries: one per compiled module, and the group's shared runtime."""
     suffix = sysconfig.get_config_var("EXT_SUFFIX")
-    return sorted(MANIFEST.parent.glob(f"*{suffix}"))
+    modules = [source_of(name).with_suffix(suffix) for name in COMPILED_MODULES]
+    return sorted({*MANIFEST.parent.glob(f"_native__mypyc*{suffix}"), *modules})
 
 
 def clean() -> None:
     for library in libraries():
-        library.unlink()
+        library.unlink(missing_ok=True)
     MANIFEST.unlink(missing_ok=True)
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import copy
 import importlib.util
 import os
+import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 import orjson
 import pytest
 
+from aspects.lrs.statements import prepare
 from aspects.xapi import native, validation
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "erb" / "xapi"
@@ -24,14 +27,15 @@ REPLACEMENTS: list[Any] = [None, 0, 1.5, -2, "", "x", "mailto:a@example.org", []
 EXPECT = os.environ.get("ASPECTS_EXPECT_COMPILED") == "1"
 
 
-def source_module() -> ModuleType:
-    """aspects.xapi.validation loaded from its .py under another name, beside the compiled one."""
+def source_module(name: str = "aspects.xapi.validation") -> ModuleType:
+    """A compiled module loaded from its .py under another name, beside the compiled one."""
     spec = importlib.util.spec_from_file_location(
-        "_aspects_xapi_validation_source", native.source_of("aspects.xapi.validation")
+        "_source_" + name.replace(".", "_"), native.source_of(name)
     )
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -94,3 +98,38 @@ def test_compiled_and_source_validation_agree() -> None:
                 compared += 1
     assert compared > 5_000
     assert len(kinds) > 50  # many different rules were exercised, not one verdict
+
+
+@pytest.mark.skipif(
+    not native.is_compiled(prepare) and not EXPECT,
+    reason="no compiled build (make compile); ASPECTS_EXPECT_COMPILED=1 makes this a failure",
+)
+def test_compiled_and_source_preparation_agree() -> None:
+    """The LRS's preparation (ids, content hash, normalisation, stored rows) is the same."""
+    assert native.is_compiled(prepare), "the compiled build is not in use: run `make compile`"
+    source = source_module("aspects.lrs.statements.prepare")
+    authority = {"objectType": "Agent", "mbox": "mailto:authority@example.org"}
+    stored = datetime(2026, 11, 27, 12, 0, 0, 123456, tzinfo=UTC)
+    fixtures = sorted(FIXTURES.glob("*.json"))
+    assert len(fixtures) > 50
+    for path in fixtures:
+        loaded = orjson.loads(path.read_bytes())
+        for sent in loaded if isinstance(loaded, list) else [loaded]:
+            check_preparation(source, sent, stored, authority)
+
+
+def check_preparation(
+    source: ModuleType, sent: dict[str, Any], stored: datetime, authority: dict[str, Any]
+) -> None:
+    without_id = {k: v for k, v in sent.items() if k not in ("id", "timestamp")}
+    for statement in (sent, without_id):
+        ours, theirs = prepare.incoming(statement), source.incoming(statement)
+        if "id" not in statement:  # a fresh uuid4 each: compare under one id
+            theirs = source.with_id(theirs, ours.statement_id)
+        assert (ours.statement, ours.content_hash) == (theirs.statement, theirs.content_hash)
+        for version in ("1.0.3", "2.0.0"):
+            mine = prepare.stored_statement(ours, stored, authority, version)
+            assert mine == source.stored_statement(theirs, stored, authority, version)
+            text = orjson.dumps(mine).decode()
+            row = prepare.index_row(ours, mine, stored, text)
+            assert row == source.index_row(theirs, mine, stored, text)

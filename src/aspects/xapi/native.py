@@ -25,7 +25,13 @@ from pathlib import Path
 from types import ModuleType
 
 PURE_ENV = "ASPECTS_PURE_PYTHON"
-COMPILED_MODULES = ("aspects.xapi.agents", "aspects.xapi.validation")
+# The LRS's preparation of statements is compiled with them (it imports aspects.xapi, and
+# aspects.lrs.statements imports this package first, so the check below runs before it loads).
+COMPILED_MODULES = (
+    "aspects.xapi.agents",
+    "aspects.xapi.validation",
+    "aspects.lrs.statements.prepare",
+)
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _SRC = _PACKAGE_DIR.parents[1]
 MANIFEST = _PACKAGE_DIR / "_compiled.json"
