@@ -290,3 +290,23 @@ def test_the_id_filter_is_on_only_where_the_lrs_is_the_only_writer(tmp_path: Pat
         update={"lrs": embedded.lrs.model_copy(update={"exclusive_writer": False})}
     )
     assert exclusive_writer(refused) is False
+
+
+def test_a_backlog_of_pending_statements_is_stored_before_more_are_taken(
+    lrs_store: tuple[Client, StoreSettings], tmp_path: Path
+) -> None:
+    client, settings = lrs_store
+    writer = slow_writer(client, settings, tmp_path / "journal", max_pending=5)
+    first = [statement() for _ in range(5)]
+
+    async def scenario() -> list[str]:
+        writer.start()
+        try:
+            await writer.write(Batch([incoming(s) for s in first], AUTHORITY, "2.0.0"))
+            assert stored_ids(client, settings) == []  # below the limit: pending
+            await writer.write(Batch([incoming(statement())], AUTHORITY, "2.0.0"))
+            return stored_ids(client, settings)  # the backlog went first
+        finally:
+            await writer.stop()
+
+    assert asyncio.run(scenario()) == sorted(s["id"] for s in first)

@@ -126,6 +126,7 @@ class StatementWriter:
         flush_interval: float = 0.5,
         flush_rows: int = 5_000,
         exclusive: bool = False,
+        max_pending: int = 100_000,
     ) -> None:
         self._client = client
         self._copier = copier if copier is not None else RawCopier(client, database)
@@ -147,6 +148,7 @@ class StatementWriter:
         self._flush_lock = threading.Lock()  # one flush at a time
         self._flush_interval = flush_interval
         self._flush_rows = flush_rows
+        self._max_pending = max_pending
         self._pending: list[_Rows] = []  # under self._lock
         self._pending_ids: dict[str, str] = {}  # under self._lock
         self._unflushed = 0  # statements answered and not yet in the store; under self._lock
@@ -205,6 +207,12 @@ class StatementWriter:
         if self._task is None or self._wake is None:
             self.start()
         assert self._wake is not None
+        with self._lock:
+            backlog = self._unflushed
+        if backlog >= self._max_pending:
+            # The store is not keeping up (or failing): store the backlog before taking more,
+            # so memory stays bounded and a failing store fails the request instead.
+            await self.visible()
         future: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
         self._queue.append(_Waiting(batch, future))
         self._wake.set()
