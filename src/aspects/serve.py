@@ -190,6 +190,16 @@ def start_retention(settings: Settings, site: Site) -> None:
         site.services.append(Service("retention sweep", None, sweeper.stop))
 
 
+def start_kpis_refresher(settings: Settings, client: Client, site: Site) -> None:
+    """Keep the operator_kpis cache of whole past days fresh (aspects.models.rollup)."""
+    if settings.store.kpis_refresh_seconds <= 0:
+        return
+    from aspects.models.rollup import Refresher
+
+    refresher = Refresher(client, settings.store.database, settings.store.kpis_refresh_seconds)
+    site.services.append(Service("operator_kpis cache refresh", None, refresher.start().stop))
+
+
 def start_dashboards(settings: Settings, site: Site, log_file: Path | None) -> None:
     """Superset under gunicorn; `aspects dashboards init` must have run."""
     from aspects.dashboards.superset import start
@@ -230,6 +240,7 @@ def start_site(
         start_lrs(settings, client, site)
         start_ingest(settings, client, site)
         start_retention(settings, site)
+        start_kpis_refresher(settings, client, site)
         if dashboards:
             if init_dashboards:
                 from aspects.dashboards.superset import init

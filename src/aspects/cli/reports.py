@@ -94,3 +94,29 @@ def show(
         for row in result.rows:
             table.add_row(*("" if value is None else str(value) for value in row))
         Console().print(table)
+
+
+@reports_group.command("refresh")
+@click.option(
+    "--margin-seconds",
+    type=float,
+    default=600.0,
+    show_default=True,
+    help="Rows inserted this close before the refresh count as after it (longest insert).",
+)
+@click.pass_context
+def refresh_cache(ctx: click.Context, margin_seconds: float) -> None:
+    """Refresh the operator_kpis cache of whole past days once (what `aspects serve` does every
+    store.kpis_refresh_seconds): for a server deployment, run it from cron."""
+    import datetime as dt
+
+    from aspects.models.rollup import refresh
+    from aspects.store.client import open_migrated_client
+
+    settings = get_settings(ctx)
+    client = open_migrated_client(settings.store, settings.data_dir)
+    done = refresh(client, settings.store.database, margin=dt.timedelta(seconds=margin_seconds))
+    Console().print(
+        f"operator_kpis cache: {done.days_computed} days recomputed in {done.seconds:.1f} s, "
+        f"as of {done.as_of.isoformat()}; days from {done.first_uncached} are computed live"
+    )

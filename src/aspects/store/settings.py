@@ -50,6 +50,15 @@ class StoreSettings(BaseModel):
             "the PII table is created). Unset: keep while PII is on."
         ),
     )
+    kpis_refresh_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description=(
+            "How often `aspects serve` refreshes the operator_kpis cache of whole past days "
+            "(changed days only; the report is exact either way, just slower on uncached days). "
+            "0: not in serve (run `aspects reports refresh` from cron instead)."
+        ),
+    )
     endpoint_host: str = Field(
         default="127.0.0.1",
         description="Address `aspects db serve` (the embedded database HTTP interface) binds.",

@@ -1,0 +1,1 @@
+"""SQL of the operator_kpis cache refresher (aspects.models.rollup)."""
