@@ -5,9 +5,11 @@ copy, a voiding or an erasure changes the report at once (before any refresh), a
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,8 @@ from aspects.models import run_report
 from aspects.models.rollup import Refresher, refresh
 from aspects.privacy.erasure import erase
 from aspects.privacy.subject import Subject
+from aspects.serve import Site, start_kpis_refresher
+from aspects.settings import Settings
 from aspects.store.settings import StoreSettings
 from tests.models.conftest import key
 from tests.models.statements import at, navigation, save, voiding
@@ -192,3 +196,28 @@ def test_refresher_thread_runs_and_stops(store: Client, db: str, demo: CourseStr
     finally:
         refresher.stop()
     assert not refresher.running
+
+
+def test_serve_runs_the_refresher_and_stops_it(
+    tmp_path: Path,
+    store: Client,
+    db: str,
+    store_settings: StoreSettings,
+    demo: CourseStructure,
+) -> None:
+    save(store, db, [navigation("L1", at(5, 10), key(demo, "Welcome"))], at(5, 11))
+    every = store_settings.model_copy(update={"kpis_refresh_seconds": 0.05})
+    site = Site()
+    start_kpis_refresher(Settings(data_dir=tmp_path, store=every), store, site)
+    try:
+        assert [service.name for service in site.services] == ["operator_kpis cache refresh"]
+        deadline = time.monotonic() + 30
+        while not _cached_days(store, db) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _cached_days(store, db) == 1
+    finally:
+        site.stop()
+    assert not [t for t in threading.enumerate() if t.name == "aspects-operator-kpis-refresh"]
+    off = store_settings.model_copy(update={"kpis_refresh_seconds": 0})
+    start_kpis_refresher(Settings(data_dir=tmp_path, store=off), store, site := Site())
+    assert site.services == []
