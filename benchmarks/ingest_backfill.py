@@ -143,6 +143,8 @@ def main() -> None:
         )
         state.close()
         client.command(f"DROP DATABASE {store.database}")
+    if not rates:  # --runs 0: only --stages
+        rates, cpu_rates = [0.0], [0.0]
     median = statistics.median(rates)
     print(
         f"backfill end to end: median {median:,.0f} events/s of wall time, "
@@ -257,11 +259,14 @@ def stages(client: Client, work: Path, logs: Path, sample: int, views: bool) -> 
             f"    {label:28s} {statistics.median(seconds) / statements * 1e6:6.1f} us (median of 3)"
         )
     if views:
-        print("  each view (the insert's CPU with it minus without it, dropped one by one):")
-        previous = statistics.median([insert(full.database) for _ in range(3)])
+        print(
+            "  each view (the insert's CPU with it minus without it, dropped one by one; medians "
+            "of 5, differences of noisy figures):"
+        )
+        previous = statistics.median([insert(full.database) for _ in range(5)])
         for name in mvs:
             client.command(f"DROP VIEW {full.database}.{name}")
-            without = statistics.median([insert(full.database) for _ in range(3)])
+            without = statistics.median([insert(full.database) for _ in range(5)])
             print(f"    {name:34s} {(previous - without) / statements * 1e6:6.1f} us")
             previous = without
     for database in (null, raw.database, full.database):

@@ -104,3 +104,17 @@ def test_select_keeps_ids_texts_and_actors_together() -> None:
     assert [orjson.loads(text) for text in packed.texts_each()] == [
         statements[i] for i in (0, 3, 4)
     ]
+
+
+def test_add_all_packs_like_add_and_is_all_or_nothing() -> None:
+    statements = [_statement("a", 10), _statement("b", 9000)]
+    statements.append({**_statement("c"), "actor": {"mbox": "mailto:c@example.com"}})
+    packer = StatementPacker()
+    packer.add_all(statements)
+    assert packer.build() == _pack(statements)
+    unserialisable = {**_statement("d"), "result": {"score": {"raw": 1 << 70}}}
+    for bad in (unserialisable, {**_statement("e"), "id": "not-a-uuid"}):
+        with pytest.raises((TypeError, ValueError)):
+            packer.add_all([_statement("f"), bad])
+    assert len(packer) == 3
+    assert packer.build() == _pack(statements)

@@ -15,8 +15,8 @@ from aspects.store.statements import PackedStatements, StatementPacker
 
 # offset, reason, line (cut to the configured bound), original length in bytes
 Rejected = tuple[int, str, bytes, int]
-# event -> (statement id, UTF-8 JSON, actor id) for each statement it yields
-TransformFunction = Callable[[dict[str, Any]], list[tuple[str, bytes, str]]]
+# event -> the statements it yields (each with its canonical UUID text as "id")
+TransformFunction = Callable[[dict[str, Any]], list[dict[str, Any]]]
 # line -> event, raising a MalformedLine-like error with a ``reason``
 ParseFunction = Callable[[bytes], dict[str, Any]]
 # (Open edX event name, course organisation, how many consecutive statements have them)
@@ -87,6 +87,7 @@ class LineConverter:
             try:
                 event = self._parse(line)
                 produced = self._transform(event)
+                packer.add_all(produced)  # serialises them: may fail too, adding none
             except Exception as error:  # a bad line loses only itself
                 reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
                 result.rejected.append((offset, str(reason), line[: self._max_line], len(line)))
@@ -95,8 +96,6 @@ class LineConverter:
                 result.skipped += 1
                 continue
             name, org = event_name(event), event_org(event)
-            for statement_id, text, actor in produced:
-                packer.add(statement_id, text, actor)
             if labels and labels[-1][0] == name and labels[-1][1] == org:
                 labels[-1] = (name, org, labels[-1][2] + len(produced))
             else:

@@ -7,13 +7,12 @@ values with the secret already resolved) and build their own transformer from it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from clickhouse_connect.driver.client import Client
 
 from aspects.ingest.convert import LineConverter
 from aspects.settings import Settings
-from aspects.store.statements import actor_id_of
 from aspects.transform.settings import TransformSettings
 
 if TYPE_CHECKING:
@@ -59,8 +58,6 @@ def build_converter(spec: ConverterSpec, course_names: CourseNames | None = None
     ``course_names`` (e.g. a refreshing store source in the live follower) wins over the
     spec's file or snapshot.
     """
-    import orjson
-
     from aspects.transform import (
         Transformer,
         load_course_names,
@@ -88,22 +85,5 @@ def build_converter(spec: ConverterSpec, course_names: CourseNames | None = None
         ),
     )
 
-    def transform(event: dict[str, Any]) -> list[tuple[str, bytes, str]]:
-        # The id is already canonical UUID text; the JSON stays bytes (the store's insert
-        # format wants UTF-8), and the actor id is for the tombstone filter of the writer.
-        return [
-            (statement["id"], orjson.dumps(statement), _actor_id(statement))
-            for statement in transformer.transform(event)
-        ]
-
-    return LineConverter(parse_line, transform, spec.max_line)
-
-
-def _actor_id(statement: dict[str, Any]) -> str:
-    """The statement's actor id (as :func:`actor_id_of`), with the transformer's usual actor, a
-    pseudonymous account, read directly: this runs for every statement."""
-    actor = statement.get("actor")
-    account = actor.get("account") if type(actor) is dict else None
-    if type(account) is dict:
-        return str(account.get("name", ""))
-    return actor_id_of(statement)
+    # Statements are serialised and packed by the converter (StatementPacker.add_all).
+    return LineConverter(parse_line, transformer.transform, spec.max_line)
