@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from pathlib import Path
 
+import clickhouse_connect
 import orjson
 import pytest
 from clickhouse_connect.driver.client import Client
 
 from aspects.privacy.tombstones import record_tombstones
+from aspects.store.migrate import migrate
 from aspects.store.settings import StoreSettings
 from aspects.store.statements import (
     PackedStatements,
@@ -18,6 +21,32 @@ from aspects.store.statements import (
     insert_packed,
     uuid_bytes,
 )
+from tests.store.endpoint_server import ADMIN, start_server
+
+
+def test_packed_statements_through_the_http_endpoint(tmp_path: Path) -> None:
+    """Server mode: the same Native block and settings over HTTP (``aspects db serve``)."""
+    (tmp_path / "server").mkdir()
+    server = start_server(tmp_path / "server")
+    try:
+        client = clickhouse_connect.get_client(
+            host="127.0.0.1", port=server.port, username=ADMIN[0], password=ADMIN[1]
+        )
+        settings = StoreSettings(database="packed_http")
+        migrate(client, settings)
+        statements = [_statement(f"h{index}", index * 40) for index in range(3)]
+        stored_time = dt.datetime(2026, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
+        assert insert_packed(client, "packed_http", [_pack(statements)], stored_time, "x") == 3
+        rows = client.query(
+            "SELECT statement, actor_id FROM packed_http.xapi_statements ORDER BY actor_id"
+        ).result_rows
+        assert [(orjson.loads(text), actor) for text, actor in rows] == [
+            (statement, statement["actor"]["account"]["name"])  # type: ignore[index]
+            for statement in statements
+        ]
+        client.close()
+    finally:
+        assert server.stop() == 0
 
 
 def _statement(actor: str, size: int = 0) -> dict[str, object]:
