@@ -5,6 +5,9 @@ copy, a voiding or an erasure changes the report at once (before any refresh), a
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -221,3 +224,19 @@ def test_serve_runs_the_refresher_and_stops_it(
     off = store_settings.model_copy(update={"kpis_refresh_seconds": 0})
     start_kpis_refresher(Settings(data_dir=tmp_path, store=off), store, site := Site())
     assert site.services == []
+
+
+def test_cli_refresh_runs_once(tmp_path: Path) -> None:
+    """`aspects reports refresh` in its own process (its own chDB data directory): on a new,
+    empty store it migrates it, finds no day to compute and records the refresh."""
+    env = dict(os.environ, ASPECTS_DATA_DIR=str(tmp_path / "var"))
+    done = subprocess.run(
+        [sys.executable, "-m", "aspects.cli", "reports", "refresh", "--margin-seconds", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "operator_kpis cache: 0 days recomputed" in done.stdout
