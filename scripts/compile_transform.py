@@ -7,25 +7,20 @@ with ``ASPECTS_PURE_PYTHON=1``). See docs/transform.md, "Compiled build".
 
 Usage: ``python scripts/compile_transform.py [--clean]``
 
-The build runs in a temporary directory; each finished library is copied next to its target
-and renamed over it, so processes that already loaded an older build keep a valid mapping.
+The build itself (temporary directory, install by rename) is scripts/mypyc_build.py, shared
+with scripts/compile_xapi.py.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import os
-import shutil
 import sys
-import sysconfig
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SRC = ROOT / "src"
+from mypyc_build import SRC, SUFFIX, build_group, main
+
 PACKAGE = SRC / "aspects" / "transform"
 MANIFEST = PACKAGE / "_compiled.json"
 GROUP = "aspects.transform._native"
@@ -52,8 +47,7 @@ def digest(path: Path) -> str:
 
 
 def built_libraries() -> list[Path]:
-    suffix = sysconfig.get_config_var("EXT_SUFFIX")
-    return sorted(PACKAGE.rglob(f"*{suffix}"))
+    return sorted(PACKAGE.rglob(f"*{SUFFIX}"))
 
 
 def clean() -> None:
@@ -62,59 +56,20 @@ def clean() -> None:
     MANIFEST.unlink(missing_ok=True)
 
 
-def install(built: Path, target: Path) -> None:
-    """Copy beside the target, then rename over it (never rewrite a loaded library in place)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    shutil.copy2(built, staging)
-    os.replace(staging, target)
-
-
 def build() -> None:
-    from mypyc.build import mypycify  # the mypy in the dev extras
-    from setuptools import setup
-
     paths = sources()
     started = time.perf_counter()
     # hashed before the build: a source edited meanwhile makes the build stale, not "fresh"
     modules = {module_name(path): digest(path) for path in paths}
-    with tempfile.TemporaryDirectory(prefix="aspects-mypyc-") as temp:
-        work = Path(temp)
-        extensions = mypycify(
-            [str(path) for path in paths], group_name=GROUP, target_dir=str(work / "c")
-        )
-        # setuptools would read (and reject) the project's pyproject.toml: build elsewhere
-        os.chdir(work)
-        setup(
-            name="aspects-transform-native",
-            ext_modules=extensions,
-            script_args=[
-                "--quiet",
-                "build_ext",
-                "--build-lib",
-                str(work / "lib"),
-                "--build-temp",
-                str(work / "temp"),
-            ],
-        )
-        suffix = sysconfig.get_config_var("EXT_SUFFIX")
-        produced = sorted((work / "lib").rglob(f"*{suffix}"))
-        expected = {module_name(path) for path in paths}
-        names = {".".join(p.relative_to(work / "lib").parts)[: -len(suffix)] for p in produced}
-        missing = expected - names
-        if missing:
-            raise SystemExit(f"mypyc produced no library for {sorted(missing)}")
-        wanted = {SRC / library.relative_to(work / "lib") for library in produced}
-        for library in built_libraries():  # leftovers of modules no longer compiled
-            if library not in wanted:
-                library.unlink()
-        for library in produced:
-            install(library, SRC / library.relative_to(work / "lib"))
-        os.chdir(ROOT)
-    manifest = {
-        "python": sys.implementation.cache_tag,
-        "modules": modules,
-    }
+    installed = build_group(paths, GROUP, "aspects-transform-native")
+    names = {".".join(p.relative_to(SRC).parts)[: -len(SUFFIX)] for p in installed}
+    missing = set(modules) - names
+    if missing:
+        raise SystemExit(f"mypyc produced no library for {sorted(missing)}")
+    for library in built_libraries():  # leftovers of modules no longer compiled
+        if library not in installed:
+            library.unlink()
+    manifest = {"python": sys.implementation.cache_tag, "modules": modules}
     MANIFEST.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     print(
         f"compiled {len(paths)} modules of aspects.transform with mypyc "
@@ -122,16 +77,5 @@ def build() -> None:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clean", action="store_true", help="remove the compiled build")
-    args = parser.parse_args()
-    os.chdir(ROOT)  # mypy reads its configuration (pyproject.toml) from here
-    if args.clean:
-        clean()
-    else:
-        build()
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__ or "", build, clean)

@@ -11,30 +11,24 @@ Usage: ``python scripts/compile_xapi.py [--clean]``
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import shutil
 import sys
-import sysconfig
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SRC = ROOT / "src"
+from mypyc_build import SRC, SUFFIX, build_group, main
+
 sys.path.insert(0, str(SRC))
 
-from aspects.xapi.native import COMPILED_MODULES, MANIFEST, digest, source_of  # noqa: E402
+from aspects.xapi.native import COMPILED_MODULES, MANIFEST, digest, source_of
 
 GROUP = "aspects.xapi._native"
 
 
 def libraries() -> list[Path]:
     """The built libraries: one per compiled module, and the group's shared runtime."""
-    suffix = sysconfig.get_config_var("EXT_SUFFIX")
-    modules = [source_of(name).with_suffix(suffix) for name in COMPILED_MODULES]
-    return sorted({*MANIFEST.parent.glob(f"_native__mypyc*{suffix}"), *modules})
+    modules = [source_of(name).with_suffix(SUFFIX) for name in COMPILED_MODULES]
+    return sorted({*MANIFEST.parent.glob(f"_native__mypyc*{SUFFIX}"), *modules})
 
 
 def clean() -> None:
@@ -44,53 +38,16 @@ def clean() -> None:
 
 
 def build() -> None:
-    from mypyc.build import mypycify
-    from setuptools import setup
-
     started = time.perf_counter()
     # hashed before the build: a source edited meanwhile makes the build stale, not "fresh"
     modules = {name: digest(source_of(name)) for name in COMPILED_MODULES}
-    paths = [str(source_of(name)) for name in COMPILED_MODULES]
-    with tempfile.TemporaryDirectory(prefix="aspects-mypyc-xapi-") as temp:
-        work = Path(temp)
-        extensions = mypycify(paths, group_name=GROUP, target_dir=str(work / "c"))
-        os.chdir(work)  # setuptools would read (and reject) the project's pyproject.toml
-        setup(
-            name="aspects-xapi-native",
-            ext_modules=extensions,
-            script_args=[
-                "--quiet",
-                "build_ext",
-                "--build-lib",
-                str(work / "lib"),
-                "--build-temp",
-                str(work / "temp"),
-            ],
-        )
-        os.chdir(ROOT)
-        suffix = sysconfig.get_config_var("EXT_SUFFIX")
-        for library in sorted((work / "lib").rglob(f"*{suffix}")):
-            target = SRC / library.relative_to(work / "lib")
-            # copy beside, then rename over: a process that loaded the old one keeps it valid
-            staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            shutil.copy2(library, staging)
-            os.replace(staging, target)
+    paths = [source_of(name) for name in COMPILED_MODULES]
+    build_group(paths, GROUP, "aspects-xapi-native")
     manifest = {"python": sys.implementation.cache_tag, "modules": modules}
     MANIFEST.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     elapsed = time.perf_counter() - started
     print(f"compiled {len(paths)} modules of aspects.xapi with mypyc in {elapsed:.0f} s")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clean", action="store_true", help="remove the compiled build")
-    args = parser.parse_args()
-    os.chdir(ROOT)  # mypy reads its configuration (pyproject.toml) from here
-    if args.clean:
-        clean()
-    else:
-        build()
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__ or "", build, clean)
