@@ -56,10 +56,8 @@ WITH
                 completed,
                 captions,
                 max(length_seen) OVER (PARTITION BY video_id) AS video_length,
-                -- Distinct watched segments: the intervals of video_watched_segments. Only
-                -- full_viewers reads them, and only for a viewer without a completed statement,
-                -- so they are not computed for the others (two thirds of the pairs here).
-                if(completed OR plays = 0, 0, length(arrayDistinct(arrayFlatten(arrayMap(
+                -- Distinct watched segments: the intervals of video_watched_segments.
+                length(arrayDistinct(arrayFlatten(arrayMap(
                     (verb, at, next_verb, next_at) ->
                         if(verb = 1  -- played
                                AND next_verb IN (2, 3, 4, 5)  -- paused ... completed
@@ -67,7 +65,7 @@ WITH
                            range(toUInt32(floor(at / 5)), toUInt32(ceil(next_at / 5))),
                            []),
                     arrayPopBack(events.1), arrayPopBack(events.2),
-                    arrayPopFront(events.1), arrayPopFront(events.2)))))) AS segments
+                    arrayPopFront(events.1), arrayPopFront(events.2))))) AS segments
             FROM per_learner
         )
         GROUP BY video_id
