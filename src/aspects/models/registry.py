@@ -181,12 +181,74 @@ def run_report(
     pii_enabled: bool = False,
 ) -> ReportResult:
     """Run one report; reports that show PII refuse to run unless PII is enabled."""
+    report = _runnable(name, pii_enabled)
+    values = bind_parameters(report, parameters or {})
+    result = client.query(render(report, database), parameters=values)
+    return ReportResult(list(result.column_names), [tuple(row) for row in result.result_rows])
+
+
+def _runnable(name: str, pii_enabled: bool) -> Report:
     report = get_report(name)
     if report.requires_pii and not pii_enabled:
         raise ReportError(
             f"report {name} shows learners' names and emails: enable courses.pii first "
             "(without it, use the pseudonymous report at_risk_learners)"
         )
+    return report
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    """Rows ``offset`` to ``offset + len(rows)`` of a report, and how many rows it has in all."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    total: int
+
+
+# Names no report uses (registry tests check the report files): the row count column and the
+# page bounds, bound as server-side parameters like every other value.
+_TOTAL_COLUMN = "aspects_page_total_rows"
+_PAGE_SQL = (
+    "SELECT *, count() OVER () AS {total} FROM ({report}) "
+    "LIMIT {{aspects_page_limit:UInt64}} OFFSET {{aspects_page_offset:UInt64}}"
+)
+
+
+def run_report_page(
+    client: Client,
+    database: str,
+    name: str,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    offset: int,
+    limit: int,
+    pii_enabled: bool = False,
+) -> ReportPage:
+    """One page of a report, paged by ClickHouse: only the page's rows come back and are
+    converted (docs/api.md, Performance), with the report's row count beside them.
+
+    Every report ends with its ORDER BY; the outer query keeps that order because a window
+    over the whole result (``count() OVER ()``, no partition, no order) adds no sort and runs
+    on the one sorted stream (tests/api/test_paging.py pages through every report and compares
+    with the whole). A page past the end has no row to carry the count, so the count is then
+    asked for alone (a second run of the report, only on that rare request).
+    """
+    if offset < 0 or limit < 1:
+        raise ReportError("a page needs offset >= 0 and limit >= 1")
+    report = _runnable(name, pii_enabled)
     values = bind_parameters(report, parameters or {})
-    result = client.query(render(report, database), parameters=values)
-    return ReportResult(list(result.column_names), [tuple(row) for row in result.result_rows])
+    sql = render(report, database)
+    paged = _PAGE_SQL.format(total=_TOTAL_COLUMN, report=sql)
+    bounds = {"aspects_page_limit": limit, "aspects_page_offset": offset}
+    result = client.query(paged, parameters={**values, **bounds})
+    # An empty result may come without column names (chDB), as run_report's does.
+    columns = [column for column in result.column_names if column != _TOTAL_COLUMN]
+    rows = result.result_rows
+    if rows:
+        total = int(rows[0][-1])
+    elif offset == 0:
+        total = 0
+    else:
+        total = int(str(client.command(f"SELECT count() FROM ({sql})", parameters=values)))
+    return ReportPage(columns, [tuple(row[:-1]) for row in rows], total)
