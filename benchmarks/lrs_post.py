@@ -30,6 +30,7 @@ from lrs_common import (
     make_statement,
     median,
     served,
+    thread_cpu,
 )
 
 
@@ -83,6 +84,9 @@ def main() -> None:
     parser.add_argument("--clients", default="1,4")
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--threads", action="store_true", help="also print the server's CPU per thread name"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lrs-post-") as directory:
         data_dir = Path(directory)
@@ -98,12 +102,28 @@ def main() -> None:
                 for run in range(args.runs):
                     seed += 1
                     cpu_before = cpu_seconds(pids[0])
+                    threads_before = thread_cpu(pids[0]) if args.threads else {}
                     started = time.monotonic()
                     rate, errors = round_(port, auth, clients, args.batch, args.seconds, seed)
                     stored = rate * (time.monotonic() - started)
                     cost = (cpu_seconds(pids[0]) - cpu_before) * 1000 * 100 / max(stored, 1)
                     rates.append(rate)
                     costs.append(cost)
+                    if args.threads:
+                        threads = thread_cpu(pids[0])
+                        spent = {
+                            name: (seconds - threads_before.get(name, 0.0)) * 1e5 / max(stored, 1)
+                            for name, seconds in threads.items()
+                        }
+                        print(
+                            "  ms per 100 by thread: "
+                            + ", ".join(
+                                f"{name}={value:.1f}"
+                                for name, value in sorted(spent.items(), key=lambda i: -i[1])
+                                if value >= 0.05
+                            ),
+                            flush=True,
+                        )
                     print(
                         f"clients={clients} run={run + 1} statements/s={rate:,.0f} "
                         f"server_cpu_ms_per_100={cost:.1f} errors={errors} "

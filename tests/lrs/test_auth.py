@@ -7,6 +7,7 @@ exactly as the LRS routers use it, without depending on the statements side of t
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from aspects.lrs import auth as auth_module
 from aspects.lrs.auth import (
     DEFAULT_SCOPES,
+    CredentialCache,
     CredentialError,
     Principal,
     authenticate,
@@ -190,8 +192,62 @@ def test_authenticate_dependency(
         assert again_wrong.status_code == 401
         assert scrypt_calls == [secret + "x", secret]
 
-        # Revocation takes effect at once, even for a remembered secret.
+        # Revocation takes effect once the cached principal expires (lrs.credential_cache_
+        # seconds; 1 s by default), even for a remembered secret.
         with sessions() as session:
             revoke_credential(session, credential.key)
-        revoked = client.get("/whoami", headers=basic(credential.key, secret))
-        assert revoked.status_code == 401
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            status = client.get("/whoami", headers=basic(credential.key, secret)).status_code
+            if status == 401:
+                break
+        else:
+            status = client.get("/whoami", headers=basic(credential.key, secret)).status_code
+        assert status == 401
+        assert scrypt_calls == [secret + "x", secret]
+
+
+def test_credential_cache_bounds_revocation(sessions: sessionmaker[Session]) -> None:
+    """A verified principal is trusted for the cache period and no longer; 0 reads every time."""
+    with sessions() as session:
+        credential, secret = create_credential(
+            session, name="LMS", scopes=["state"], home_page=HOME
+        )
+    now = [100.0]
+    app = protected_app(sessions)
+    app.state.credential_cache = CredentialCache(2.0, clock=lambda: now[0])
+    reads: list[str] = []
+    original = auth_module.principal_for
+
+    def counting(session: Session, key: str, secret: str, verified: object) -> Principal | None:
+        reads.append(key)
+        return original(session, key, secret, verified)  # type: ignore[arg-type]
+
+    headers = basic(credential.key, secret)
+    with TestClient(app) as client, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auth_module, "principal_for", counting)
+        for _ in range(5):
+            assert client.get("/whoami", headers=headers).status_code == 200
+        assert reads == [credential.key]  # one database read for five requests
+        # a wrong secret is never served from the cache
+        assert client.get("/whoami", headers=basic(credential.key, "z" * 20)).status_code == 401
+        with sessions() as session:
+            revoke_credential(session, credential.key)
+        now[0] += 1.9
+        assert client.get("/whoami", headers=headers).status_code == 200  # within the bound
+        now[0] += 0.1
+        assert client.get("/whoami", headers=headers).status_code == 401  # the bound reached
+        assert client.get("/whoami", headers=headers).status_code == 401
+
+    with sessions() as session:
+        other, other_secret = create_credential(
+            session, name="LMS 2", scopes=["state"], home_page=HOME
+        )
+    app = protected_app(sessions)
+    app.state.credential_cache = CredentialCache(0)
+    with TestClient(app) as client:
+        headers = basic(other.key, other_secret)
+        assert client.get("/whoami", headers=headers).status_code == 200
+        with sessions() as session:
+            revoke_credential(session, other.key)
+        assert client.get("/whoami", headers=headers).status_code == 401  # at once

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aspects.lrs import about, activities, agents
+from aspects.lrs.auth import CredentialCache
 from aspects.lrs.documents import router as documents_router
 from aspects.lrs.statements.copier import RawCopier
 from aspects.lrs.statements.prepare import format_time
@@ -308,6 +309,7 @@ def create_app(
     app.state.settings = settings
     app.state.store = store_client
     app.state.sessionmaker = sessionmaker
+    app.state.credential_cache = CredentialCache(settings.lrs.credential_cache_seconds)
     app.state.statement_writer = writer
     _install_error_handlers(app)
     app.include_router(statements_router, prefix=BASE)

@@ -3,8 +3,13 @@
 Secrets are stored only as scrypt hashes. scrypt is slow on purpose (tens of milliseconds), which
 a busy LRS cannot pay on every request, so a verified secret is remembered per process as a
 SHA-256 digest next to the stored hash it was checked against: a later request with the same
-secret skips scrypt, while revocation (read from the database on every request) and a changed
-hash take effect at once.
+secret skips scrypt, and a changed hash takes effect at once.
+
+Reading the credential from the database on every request (a session, a row, a thread hop) cost
+a busy LRS ~10% of its CPU, so each process also trusts a principal it built for
+``lrs.credential_cache_seconds`` (:class:`CredentialCache`, keyed by a digest of the whole
+``Authorization`` header): a revocation, which happens in another process (the CLI), is
+refused within that bound; 0 reads the database on every request.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import hashlib
 import hmac
 import secrets
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +30,7 @@ import orjson
 from fastapi import HTTPException
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from aspects.errors import AspectsError
@@ -262,20 +269,80 @@ def unauthorized(message: str) -> HTTPException:
     return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": _REALM})
 
 
-def authenticate(request: Request) -> Principal:
-    """FastAPI dependency: the request's principal, or 401 with ``WWW-Authenticate``."""
-    pair = parse_basic(request.headers.get("authorization"))
-    if pair is None:
-        raise unauthorized("HTTP Basic authentication with an LRS credential is required")
-    state = request.app.state
+class CredentialCache:
+    """Principals of recently verified ``Authorization`` headers, each trusted for ``seconds``
+    (see the module docstring). Used from the event loop only; only a digest of the header is
+    kept, never the secret."""
+
+    def __init__(
+        self, seconds: float, limit: int = 1024, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.seconds = seconds
+        self._limit = limit
+        self._clock = clock
+        self._known: dict[bytes, tuple[Principal, float]] = {}
+
+    @staticmethod
+    def _digest(header: str) -> bytes:
+        return hashlib.sha256(header.encode("utf-8", "surrogateescape")).digest()
+
+    def get(self, header: str) -> Principal | None:
+        if self.seconds <= 0:
+            return None
+        found = self._known.get(self._digest(header))
+        if found is None:
+            return None
+        principal, expires = found
+        if self._clock() >= expires:
+            return None
+        return principal
+
+    def put(self, header: str, principal: Principal) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self._known) >= self._limit:
+            self._known.clear()
+        self._known[self._digest(header)] = (principal, self._clock() + self.seconds)
+
+
+def credential_cache(state: Any) -> CredentialCache:
+    """The app's cache (``app.state.credential_cache``), made from its settings when absent."""
+    cache: CredentialCache | None = getattr(state, "credential_cache", None)
+    if cache is None:
+        settings = getattr(state, "settings", None)
+        seconds = settings.lrs.credential_cache_seconds if settings is not None else 1.0
+        cache = state.credential_cache = CredentialCache(seconds)
+    return cache
+
+
+def _lookup(state: Any, key: str, secret: str) -> Principal | None:
     verified = getattr(state, "verified_secrets", None)
     if verified is None:
         verified = state.verified_secrets = VerifiedSecrets()
     factory: sessionmaker[Session] = state.sessionmaker
     with factory() as session:
-        principal = principal_for(session, pair[0], pair[1], verified)
+        return principal_for(session, key, secret, verified)
+
+
+async def authenticate(request: Request) -> Principal:
+    """FastAPI dependency: the request's principal, or 401 with ``WWW-Authenticate``.
+
+    A principal verified less than ``lrs.credential_cache_seconds`` ago comes from memory
+    without a thread hop; otherwise the database is read in the thread pool."""
+    header = request.headers.get("authorization")
+    state = request.app.state
+    cache = credential_cache(state)
+    if header:
+        cached = cache.get(header)
+        if cached is not None:
+            return cached
+    pair = parse_basic(header)
+    if pair is None or header is None:
+        raise unauthorized("HTTP Basic authentication with an LRS credential is required")
+    principal = await run_in_threadpool(_lookup, state, pair[0], pair[1])
     if principal is None:
         raise unauthorized("unknown or revoked credential, or wrong secret")
+    cache.put(header, principal)
     return principal
 
 

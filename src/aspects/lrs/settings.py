@@ -66,6 +66,16 @@ class LRSSettings(BaseModel):
             "<data_dir>/lrs-journal/<instance>; reads store what is pending first)."
         ),
     )
+    credential_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description=(
+            "How long an LRS process trusts a credential it verified before reading it from "
+            "the database again: a credential revoked by `aspects lrs credentials revoke` is "
+            "refused within this many seconds. 0: read on every request."
+        ),
+    )
     exclusive_writer: bool | None = Field(
         default=None,
         description=(
