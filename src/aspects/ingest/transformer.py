@@ -27,6 +27,8 @@ class ConverterSpec:
     max_line: int
     # Course names read from the store, for processes that cannot query it (workers).
     course_names: dict[str, str] | None = None
+    # Label statements for the forwarding filters (only when forwarding targets are configured).
+    labels: bool = True
 
 
 def converter_spec(settings: Settings, client: Client | None = None) -> ConverterSpec:
@@ -43,6 +45,7 @@ def converter_spec(settings: Settings, client: Client | None = None) -> Converte
         settings.secret("transform", settings.transform.secret),
         settings.ingest.dead_letter_max_bytes,
         names,
+        labels=bool(settings.ingest.forward),
     )
 
 
@@ -86,4 +89,4 @@ def build_converter(spec: ConverterSpec, course_names: CourseNames | None = None
     )
 
     # Statements are serialised and packed by the converter (StatementPacker.add_all).
-    return LineConverter(parse_line, transformer.transform, spec.max_line)
+    return LineConverter(parse_line, transformer.transform, spec.max_line, labels=spec.labels)
