@@ -10,7 +10,8 @@ directory: nine gzipped rotated files and the live plain file. Each run backfill
 end to end (read + gunzip, transform in worker processes, INSERTs of ``backfill_batch_size``,
 checkpoints and dead letters) into a fresh, fully migrated database of an embedded store in this
 process, and prints events/s of wall time, and the CPU time it took (this process and its
-worker processes, user + system) per event. On a shared machine the CPU time is the steadier
+worker processes, user + system) per event, and this process's share by thread (chDB's insert
+pipeline, its merges, the Python threads). On a shared machine the CPU time is the steadier
 figure: ``cores / CPU per event`` is the rate the pipeline would reach with the cores to itself.
 
 ``--stages``: where the CPU goes, measured stage by stage in this process on a sample of the
@@ -85,6 +86,35 @@ def cpu_seconds() -> tuple[float, float]:
     return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
+def thread_cpu() -> dict[str, tuple[str, float]]:
+    """CPU seconds (user + system) of each live thread of this process, by thread id, with the
+    thread's name (chDB names its threads: MergeMutate, ThreadPool, ...; Python's are "python").
+    Linux only (empty elsewhere)."""
+    threads: dict[str, tuple[str, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    task = Path("/proc/self/task")
+    for tid in os.listdir(task) if task.exists() else []:
+        try:
+            name = (task / tid / "comm").read_text().strip()
+            fields = (task / tid / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        threads[tid] = (name, (int(fields[11]) + int(fields[12])) / tick)
+    return threads
+
+
+def thread_split(
+    before: dict[str, tuple[str, float]], after: dict[str, tuple[str, float]], own: float
+) -> dict[str, float]:
+    """This process's CPU between two :func:`thread_cpu` readings, by thread name; what threads
+    that ended meanwhile used (the writer thread, idle pool threads) is the rest of ``own``."""
+    split: dict[str, float] = {}
+    for tid, (name, cpu) in after.items():
+        split[name] = split.get(name, 0.0) + cpu - before.get(tid, (name, 0.0))[1]
+    split["threads that ended (writer, ...)"] = own - sum(split.values())
+    return split
+
+
 def load() -> str:
     return "/".join(f"{value:.1f}" for value in os.getloadavg())
 
@@ -124,9 +154,11 @@ def main() -> None:
         )
         state = IngestState(f"sqlite:///{work / f'run{run}' / 'ingest.sqlite3'}")
         before = load()
+        threads = thread_cpu()
         own, children = cpu_seconds()
         summary = backfill(settings, client, state, [logs], workers=workers)
         own_after, children_after = cpu_seconds()
+        threads_after = thread_cpu()
         own, children = own_after - own, children_after - children
         cpu = own + children
         rate = summary.events / summary.seconds
@@ -140,6 +172,15 @@ def main() -> None:
             f"{own / summary.events * 1e6:.1f}, workers {children / summary.events * 1e6:.1f}) "
             f"-> {cores / per_event:,.0f} events/s on {cores} free cores; "
             f"load {before} -> {load()}"
+        )
+        split = thread_split(threads, threads_after, own)
+        print(
+            "  this process by thread (us/event): "
+            + ", ".join(
+                f"{name} {cpu / summary.events * 1e6:.1f}"
+                for name, cpu in sorted(split.items(), key=lambda item: -item[1])
+                if abs(cpu) / summary.events >= 0.05e-6
+            )
         )
         state.close()
         client.command(f"DROP DATABASE {store.database}")
