@@ -163,3 +163,21 @@ def test_run_report_page_counts_an_empty_report_and_a_page_past_the_end(api: Run
     assert last.rows == whole.rows[-1:]
     assert last.total == len(whole.rows)
     assert last.columns == whole.columns
+
+
+def test_a_report_it_cannot_page_in_sql_is_paged_in_python(
+    api: RunningAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fallback for a shape paged_sql refuses (no shipped report has one: forced here)."""
+    database = api.settings.store.database
+    in_sql = [
+        run_report_page(api.client, database, "enrollments_current", {}, offset=o, limit=2)
+        for o in (0, 2, 50)
+    ]
+    monkeypatch.setattr("aspects.models.registry.paged_sql", lambda sql: None)
+    in_python = [
+        run_report_page(api.client, database, "enrollments_current", {}, offset=o, limit=2)
+        for o in (0, 2, 50)
+    ]
+    assert in_python == in_sql
+    assert in_sql[0].total > 2

@@ -206,13 +206,72 @@ class ReportPage:
     total: int
 
 
-# Names no report uses (registry tests check the report files): the row count column and the
-# page bounds, bound as server-side parameters like every other value.
+# A name no report uses (test_paging checks the report files): the row count column.
 _TOTAL_COLUMN = "aspects_page_total_rows"
-_PAGE_SQL = (
-    "SELECT *, count() OVER () AS {total} FROM ({report}) "
-    "LIMIT {{aspects_page_limit:UInt64}} OFFSET {{aspects_page_offset:UInt64}}"
-)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PAGE_LIMIT = " LIMIT {aspects_page_limit:UInt64} OFFSET {aspects_page_offset:UInt64}"
+
+
+def _top_level_words(sql: str) -> list[tuple[int, str]]:
+    """(position, upper-cased word) of every keyword-like word outside parentheses, strings,
+    quoted names and comments."""
+    words: list[tuple[int, str]] = []
+    depth, index, size = 0, 0, len(sql)
+    while index < size:
+        char = sql[index]
+        if char in "'\"`":
+            end = index + 1
+            while end < size and sql[end] != char:
+                end += 2 if sql[end] == "\\" else 1
+            index = end + 1
+        elif sql.startswith("--", index):
+            newline = sql.find("\n", index)
+            index = size if newline < 0 else newline
+        elif sql.startswith("/*", index):
+            close = sql.find("*/", index + 2)
+            index = size if close < 0 else close + 2
+        elif char == "(":
+            depth, index = depth + 1, index + 1
+        elif char == ")":
+            depth, index = depth - 1, index + 1
+        elif char.isalpha() or char == "_":
+            match = _WORD.match(sql, index)
+            assert match is not None
+            if depth == 0:
+                words.append((index, match[0].upper()))
+            index = match.end()
+        else:
+            index += 1
+    return words
+
+
+def paged_sql(sql: str) -> str | None:
+    """The report's SELECT with its row count as a first column and a page's LIMIT, or None
+    when its shape is not the one this handles (then the caller pages the whole result).
+
+    The count is a window over the outermost SELECT, ``count() OVER ()``, so that SELECT's own
+    ORDER BY still orders the rows: a window in an outer query over the report as a subquery
+    does not keep the subquery's order (measured: video_heatmap came back reordered). Shapes
+    handled: one outermost SELECT (no UNION, INTERSECT or EXCEPT at the top, no DISTINCT, whose
+    window would count rows before duplicates go) ending with its ORDER BY (no LIMIT, SETTINGS
+    or FORMAT after it). Every shipped report has that shape (tests/api/test_paging.py).
+    """
+    words = _top_level_words(sql)
+    selects = [position for position, word in words if word == "SELECT"]
+    if not selects:
+        return None
+    last = selects[-1]
+    tail = [word for position, word in words if position > last]
+    if {"UNION", "INTERSECT", "EXCEPT", "LIMIT", "SETTINGS", "FORMAT", "OFFSET"} & set(tail):
+        return None
+    if tail[:1] == ["DISTINCT"] or "ORDER" not in tail or _unions(words):
+        return None
+    insert = last + len("SELECT")
+    return f"{sql[:insert]} count() OVER () AS {_TOTAL_COLUMN},{sql[insert:]}{_PAGE_LIMIT}"
+
+
+def _unions(words: list[tuple[int, str]]) -> bool:
+    return any(word in ("UNION", "INTERSECT", "EXCEPT") for _, word in words)
 
 
 def run_report_page(
@@ -226,29 +285,26 @@ def run_report_page(
     pii_enabled: bool = False,
 ) -> ReportPage:
     """One page of a report, paged by ClickHouse: only the page's rows come back and are
-    converted (docs/api.md, Performance), with the report's row count beside them.
-
-    Every report ends with its ORDER BY; the outer query keeps that order because a window
-    over the whole result (``count() OVER ()``, no partition, no order) adds no sort and runs
-    on the one sorted stream (tests/api/test_paging.py pages through every report and compares
-    with the whole). A page past the end has no row to carry the count, so the count is then
-    asked for alone (a second run of the report, only on that rare request).
+    converted (docs/api.md, Performance), with the report's row count beside them (paged_sql).
+    A page past the end has no row to carry the count (nor, on chDB, the column names), so the
+    whole report is then run again (only on that rare request). Reports paged_sql cannot page
+    are run whole and paged here.
     """
     if offset < 0 or limit < 1:
         raise ReportError("a page needs offset >= 0 and limit >= 1")
     report = _runnable(name, pii_enabled)
     values = bind_parameters(report, parameters or {})
     sql = render(report, database)
-    paged = _PAGE_SQL.format(total=_TOTAL_COLUMN, report=sql)
-    bounds = {"aspects_page_limit": limit, "aspects_page_offset": offset}
-    result = client.query(paged, parameters={**values, **bounds})
-    # An empty result may come without column names (chDB), as run_report's does.
-    columns = [column for column in result.column_names if column != _TOTAL_COLUMN]
-    rows = result.result_rows
-    if rows:
-        total = int(rows[0][-1])
-    elif offset == 0:
-        total = 0
-    else:
-        total = int(str(client.command(f"SELECT count() FROM ({sql})", parameters=values)))
-    return ReportPage(columns, [tuple(row[:-1]) for row in rows], total)
+    paged = paged_sql(sql)
+    if paged is not None:
+        bounds = {"aspects_page_limit": limit, "aspects_page_offset": offset}
+        result = client.query(paged, parameters={**values, **bounds})
+        page = result.result_rows
+        if page or offset == 0:
+            # An empty result may come without column names (chDB), as run_report's does.
+            columns = [column for column in result.column_names if column != _TOTAL_COLUMN]
+            total = int(page[0][0]) if page else 0
+            return ReportPage(columns, [tuple(row[1:]) for row in page], total)
+    result = client.query(sql, parameters=values)
+    rows = [tuple(row) for row in result.result_rows]
+    return ReportPage(list(result.column_names), rows[offset : offset + limit], len(rows))
