@@ -64,9 +64,9 @@ def test_post_then_get_sets_lrs_properties_and_lands_in_raw_table(
     assert got.headers["X-Experience-API-Version"] == "1.0.3"
     assert "X-Experience-API-Consistent-Through" in got.headers
     assert "Last-Modified" in got.headers
-    # The raw table gets it from the background copy (lrs.copy_interval_seconds, 1 s).
+    # The raw table gets it from the background copy (lrs.copy_interval_seconds, 2 s).
     rows: list[Any] = []
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 10
     while not rows and time.monotonic() < deadline:
         time.sleep(0.05)
         rows = store.query(
