@@ -109,6 +109,9 @@ def _for_cluster(statement: str, cluster: str, sharding: dict[str, str]) -> list
             f"ENGINE = Distributed({cluster}, {db}, {name}_local, {sharding.get(name, 'rand()')})"
         )
         return [local, distributed]
+    if statement.startswith("ALTER TABLE"):
+        # Table settings and the like belong to each shard's local (MergeTree) table.
+        return [re.sub(r"^ALTER TABLE (\w+)\.(\w+)\b", r"ALTER TABLE \1.\2_local", statement)]
     if statement.startswith("CREATE MATERIALIZED VIEW"):
         # A view fires on inserts into the local table of each shard and writes locally.
         return [re.sub(r"\b(FROM|TO|JOIN) (\w+)\.(\w+)\b", r"\1 \2.\3_local", statement)]
