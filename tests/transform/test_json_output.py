@@ -93,6 +93,10 @@ def test_every_fixture_statement_is_written(strict: Transformer) -> None:
         event = load_json(path)
         texts = strict.transform_json(copy.deepcopy(event))
         assert [orjson.loads(t) for t in texts] == strict.transform(event)
+        for text in texts:  # the documented place of the id: no parse needed to read it
+            assert text.startswith(b'{"id":"')
+            assert text[7:43].decode() == orjson.loads(text)["id"]
+            assert text[43:45] == b'",'
         written += len(texts)
     assert written >= 80
 
