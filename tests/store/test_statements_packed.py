@@ -145,7 +145,11 @@ def test_add_all_packs_like_add_and_is_all_or_nothing() -> None:
     packer.add_all(statements)
     assert packer.build() == _pack(statements)
     unserialisable = {**_statement("d"), "result": {"score": {"raw": 1 << 70}}}
-    for bad in (unserialisable, {**_statement("e"), "id": "not-a-uuid"}):
+    for bad in (
+        unserialisable,
+        {**_statement("e"), "id": "not-a-uuid"},
+        {**_statement("e"), "id": "abcd"},  # hex, but not 16 bytes
+    ):
         with pytest.raises((TypeError, ValueError)):
             packer.add_all([_statement("f"), bad])
     assert len(packer) == 3

@@ -320,6 +320,8 @@ class StatementPacker:
         try:
             for statement in statements:
                 raw = fromhex(statement["id"].replace("-", ""))
+                if len(raw) != 16:  # would shift every later id of the block
+                    raise ValueError(f"not a UUID: {statement['id']!r}")
                 ids += raw[7::-1]  # the high half, little-endian
                 ids += raw[:7:-1]  # the low half
                 text = dumps(statement)
