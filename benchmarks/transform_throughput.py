@@ -3,8 +3,7 @@
 Run: ``.venv/bin/python benchmarks/transform_throughput.py [--events N] [--runs R]``
 
 Each line goes through what ``aspects transform`` does per line: parse the tracking-log line
-(logger prefix on half of them), transform to JSON text (``Transformer.transform_json``; with
-``--dicts``: ``transform`` and ``orjson.dumps`` of each statement). The mix is every ERB fixture
+(logger prefix on half of them), transform, serialise with orjson. The mix is every ERB fixture
 (all families, including multi-question problem_check) spread over 20,000 learners and distinct
 timestamps; a pool of 50,000 distinct lines is replayed to reach N events, so per-user caches see
 a realistic hit rate without holding 1 GB of input in memory. One process, one core.
@@ -77,7 +76,7 @@ def pool(size: int, users: int, seed: int = 7) -> list[bytes]:
     return lines
 
 
-def run_once(lines: list[bytes], events: int, dicts: bool = False) -> tuple[float, float, int]:
+def run_once(lines: list[bytes], events: int) -> tuple[float, float, int]:
     transformer = Transformer(
         TransformSettings(),
         secret="benchmark-secret",
@@ -85,24 +84,14 @@ def run_once(lines: list[bytes], events: int, dicts: bool = False) -> tuple[floa
     )
     written = 0
     size = len(lines)
-    # JSON texts straight from the transformer (what the CLI writes); a baseline build older
-    # than Transformer.transform_json serialises transform()'s dicts instead.
-    transform_json = getattr(transformer, "transform_json", None)
     started, cpu_started = time.perf_counter(), time.process_time()
-    if transform_json is not None and not dicts:
-        for i in range(events):
-            try:  # noqa: SIM105 - a context manager per event would be timed too
-                written += len(transform_json(parse_line(lines[i % size])))
-            except MalformedEvent:
-                pass
-    else:
-        for i in range(events):
-            try:
-                for statement in transformer.transform(parse_line(lines[i % size])):
-                    orjson.dumps(statement)
-                    written += 1
-            except MalformedEvent:
-                pass
+    for i in range(events):
+        try:
+            for statement in transformer.transform(parse_line(lines[i % size])):
+                orjson.dumps(statement)
+                written += 1
+        except MalformedEvent:
+            pass
     return time.perf_counter() - started, time.process_time() - cpu_started, written
 
 
@@ -111,7 +100,7 @@ def child(args: argparse.Namespace) -> None:
     from aspects.transform.native import build_info
 
     lines = pool(50_000, args.users)
-    elapsed, cpu, written = run_once(lines, args.events, args.dicts)
+    elapsed, cpu, written = run_once(lines, args.events)
     info = build_info()
     import aspects
 
@@ -133,8 +122,6 @@ def spawn(args: argparse.Namespace, build: str) -> dict[str, Any]:
         env["PYTHONPATH"] = str(args.baseline)  # its aspects package comes first
     command = [sys.executable, __file__, "--child", "--events", str(args.events)]
     command += ["--users", str(args.users)]
-    if args.dicts:
-        command.append("--dicts")
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
     return result
@@ -154,11 +141,6 @@ def main() -> None:
         "--baseline",
         type=Path,
         help="src directory of another (compiled) checkout: the build 'baseline'",
-    )
-    parser.add_argument(
-        "--dicts",
-        action="store_true",
-        help="serialise transform()'s dicts instead of transform_json (the JSON output)",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

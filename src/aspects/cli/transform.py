@@ -17,7 +17,7 @@ from aspects.transform import (
     load_external_ids,
     no_course_names,
 )
-from aspects.transform.batch import Rejection, Summary, open_log, transform_lines_json
+from aspects.transform.batch import Rejection, Summary, open_log, transform_lines
 
 
 def _print_build_info(ctx: click.Context) -> None:
@@ -107,10 +107,10 @@ def transform(
         for path in files or ("-",):
             try:
                 with open_log(path) as lines:
-                    for text in transform_lines_json(
+                    for statement in transform_lines(
                         transformer, lines, summary, source=path, on_reject=keep
                     ):
-                        out.write(text + b"\n")
+                        out.write(orjson.dumps(statement) + b"\n")
             except OSError as error:
                 raise click.UsageError(f"cannot read {path}: {error}") from None
         out.flush()

@@ -70,29 +70,6 @@ def transform_lines(
     on_reject: Callable[[Rejection], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield the statements of every line; count the rest in ``summary``."""
-    return _transform(transformer.transform, transformer, lines, summary, source, on_reject)
-
-
-def transform_lines_json(
-    transformer: Transformer,
-    lines: Iterable[str | bytes],
-    summary: Summary,
-    *,
-    source: str = "-",
-    on_reject: Callable[[Rejection], None] | None = None,
-) -> Iterator[bytes]:
-    """:func:`transform_lines` yielding each statement's JSON text (``transform_json``)."""
-    return _transform(transformer.transform_json, transformer, lines, summary, source, on_reject)
-
-
-def _transform(
-    convert: Callable[[dict[str, Any]], list[Any]],
-    transformer: Transformer,
-    lines: Iterable[str | bytes],
-    summary: Summary,
-    source: str,
-    on_reject: Callable[[Rejection], None] | None,
-) -> Iterator[Any]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue  # blank lines (e.g. a trailing newline) are not events
@@ -105,7 +82,7 @@ def _transform(
             if not transformer.accepts(name):
                 summary.skipped[name] += 1
                 continue
-            statements = convert(event)
+            statements = transformer.transform(event)
         except (MalformedLine, MalformedEvent) as error:
             text = line if isinstance(line, str) else line.decode("utf-8", "replace")
             rejection = Rejection(source, number, error.reason, text.rstrip("\r\n"))

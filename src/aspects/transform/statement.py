@@ -11,16 +11,13 @@ import json
 import math
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Final
-
-import orjson
+from typing import Any
 
 from aspects.transform.courses import CourseNames
 from aspects.transform.errors import MalformedEvent
 from aspects.transform.event import MAX_DEPTH, Event, too_deep
 from aspects.transform.identity import Actors
 from aspects.transform.xapi import vocabulary as v
-from aspects.transform.xapi.repair import check_object_id
 
 # ERB's namespace for statement ids (never change it: ids must collide with the LMS's own).
 _ID_BASE = uuid.UUID("6ba7b810-9dad-11d1-80b4-00c04fd430c8")
@@ -152,22 +149,6 @@ class Builder:
         # statement objects that depend only on a few ids (the same video in the same course):
         # built and pruned once, then shared by every statement about them
         self._objects: dict[tuple[str, str, str], dict[str, Any]] = {}
-        # JSON output (:meth:`statement_json`): the JSON text of shared, never-modified parts
-        # (actors, verbs, course parents, shared objects), by identity; each entry keeps its
-        # part alive, so its id cannot be reused by another object while the entry exists
-        self._jsons: dict[int, tuple[Any, bytes]] = {}
-        # the context extensions' opening, the same for every statement of the site
-        self._extensions_head = (
-            b'{"extensions":{'
-            + orjson.dumps(v.EXT_TRANSFORMER_VERSION)
-            + b":"
-            + orjson.dumps(transformer_version)
-        )
-        # Whether statement_json refuses objects without an absolute IRI id (the transformer's
-        # check_object, done here for the JSON output since no statement dict exists)
-        self.check_objects = False
-        # extension key -> its JSON text with the separators around it
-        self._key_jsons: dict[str, bytes] = {}
 
     # -- identifiers -------------------------------------------------------------------------
     def iri(self, kind: str, object_id: Any) -> str | None:
@@ -263,17 +244,6 @@ class Builder:
             raise MalformedEvent(f"{event.name}: missing timestamp/time")
         return raw
 
-    def timestamp(self, event: Event) -> tuple[str, str]:
-        """(raw time, statement timestamp); a problem_check's statements share the last one."""
-        raw_time = self.raw_time(event)
-        last_raw, timestamp = self._last_time
-        if raw_time != last_raw:
-            timestamp = normalise_timestamp(raw_time)
-            self._last_time = (raw_time, timestamp)
-        if not timestamp:
-            raise MalformedEvent(f"{event.name}: timestamp {raw_time!r:.40} is not ISO 8601")
-        return raw_time, timestamp
-
     def course_activity(self, course_id: str, language: str = "en-US") -> dict[str, Any]:
         """The course as an activity (context parent); its name from the course-name source."""
         cache_key = f"{language} {course_id}"
@@ -329,7 +299,13 @@ class Builder:
         without None at any depth (or it is a shared, cached part), so it is used as it is.
         """
         actor, actor_text = self.actor(event)
-        raw_time, timestamp = self.timestamp(event)
+        raw_time = self.raw_time(event)
+        last_raw, timestamp = self._last_time
+        if raw_time != last_raw:
+            timestamp = normalise_timestamp(raw_time)
+            self._last_time = (raw_time, timestamp)
+        if not timestamp:
+            raise MalformedEvent(f"{event.name}: timestamp {raw_time!r:.40} is not ISO 8601")
         context_ext: dict[str, Any] = {v.EXT_TRANSFORMER_VERSION: self.version}
         session = event.get("session")
         if session is not None:
@@ -368,107 +344,6 @@ class Builder:
         if result is not None:
             statement["result"] = result if result_pruned else prune(result)
         return statement
-
-    # -- JSON output -------------------------------------------------------------------------
-    def shared_json(self, part: Any) -> bytes:
-        """The JSON text of a shared part that is never modified (serialised once)."""
-        entry = self._jsons.get(id(part))
-        if entry is not None and entry[0] is part:
-            return entry[1]
-        # A copy: orjson's own result keeps its whole output buffer (~4 KB) allocated, which
-        # for thousands of cached texts (one per learner) meant ~70 MB and a slower process.
-        text = bytes(memoryview(orjson.dumps(part)))
-        if len(self._jsons) > 200_000:
-            self._jsons.clear()
-        self._jsons[id(part)] = (part, text)
-        return text
-
-    def statement_json(
-        self,
-        event: Event,
-        verb: dict[str, Any],
-        obj: dict[str, Any],
-        *,
-        result: dict[str, Any] | None = None,
-        context_activities: Any = _KEEP,
-        extensions: dict[str, Any] | None = None,
-        activities_pruned: bool = False,
-        object_pruned: bool = False,
-        result_pruned: bool = False,
-        object_shared: bool = False,
-    ) -> bytes:
-        """:meth:`statement` (one without parent statement or child id) as its JSON text.
-
-        Byte for byte ``orjson.dumps(self.statement(...))`` for the same arguments, without the
-        statement's dicts: the shared parts' texts are cached and the rest is serialised piece
-        by piece in the same key order. ``object_shared``: ``obj`` is a shared, None-free
-        object (:meth:`share_object`) whose text is cached too. With :attr:`check_objects`, an
-        object without an absolute IRI id is refused as the transformer refuses it.
-        """
-        actor, actor_text = self.actor(event)
-        raw_time, timestamp = self.timestamp(event)
-        statement_id = self.statement_id(verb, actor_text, raw_time)
-        parts = [
-            b'{"id":"',
-            statement_id.encode(),
-            b'","actor":',
-            self.shared_json(actor),
-            b',"verb":',
-            self.shared_json(verb),
-            b',"object":',
-        ]
-        if object_shared:
-            parts.append(self.shared_json(obj))
-        else:
-            parts.append(_dumps(obj if object_pruned else prune(obj)))
-        parts.append(b',"timestamp":"')
-        parts.append(timestamp.encode())  # isoformat() text or checked ASCII: nothing to escape
-        parts.append(b'"')
-        parts.append(b',"context":')
-        parts.append(self._extensions_head)
-        session = event.get("session")
-        if session is not None:
-            parts.append(_SESSION_KEY)
-            parts.append(_dumps(session))
-        if extensions:
-            keys = self._key_jsons
-            for key, value in extensions.items():
-                if value is not None:
-                    key_json = keys.get(key)
-                    if key_json is None:
-                        key_json = keys[key] = b"," + _dumps(key) + b":"
-                    parts.append(key_json)
-                    parts.append(_dumps(value))
-        parts.append(b"}")
-        if context_activities is _KEEP:
-            context_activities = self.course_parent(event)
-        if context_activities is not None:
-            parts.append(b',"contextActivities":')
-            if id(context_activities) in self._clean:
-                parts.append(self.shared_json(context_activities))
-            elif activities_pruned:
-                parts.append(_dumps(context_activities))
-            else:
-                clean = self._clean
-                pruned = {
-                    kind: [m if id(m) in clean else prune(m) for m in members]
-                    for kind, members in context_activities.items()
-                    if members is not None
-                }
-                parts.append(_dumps(pruned))
-        parts.append(_VERSION_TAIL)
-        if result is not None:
-            parts.append(b',"result":')
-            parts.append(_dumps(result if result_pruned else prune(result)))
-        parts.append(b"}")
-        if self.check_objects:
-            check_object_id(obj.get("id"), event.name)
-        return b"".join(parts)
-
-
-_dumps: Final = orjson.dumps
-_SESSION_KEY = b"," + orjson.dumps(v.EXT_SESSION_ID) + b":"
-_VERSION_TAIL = b'},"version":' + orjson.dumps(v.XAPI_VERSION)
 
 
 def finite(value: float) -> bool:

@@ -17,14 +17,12 @@ from aspects.transform.event import Event
 from aspects.transform.identity import Actors, ExternalIds
 from aspects.transform.settings import TransformSettings
 from aspects.transform.statement import Builder
-from aspects.transform.xapi.registry import json_transforms, transforms
+from aspects.transform.xapi.registry import transforms
 from aspects.transform.xapi.repair import NEEDS_REPAIR, check_object, repair
-from aspects.transform.xapi.types import JsonTransform, Statement, Transform
+from aspects.transform.xapi.types import Statement, Transform
 
 XAPI_EVENT_NAMES: frozenset[str] = frozenset(transforms())
 CALIPER_EVENT_NAMES: frozenset[str] = frozenset(CALIPER_TRANSFORMS)
-# Events that can need a repair but whose JSON transform does it itself.
-JSON_REPAIRED = frozenset({"problem_check"})
 
 
 def caliper_transforms() -> dict[str, Transform]:
@@ -74,16 +72,6 @@ class Transformer:
             table = {name: caliper[name] for name in table if name in caliper}
         self._table: dict[str, Transform] = table
         self._check = vocabulary == "xapi" and not settings.erb_strict
-        self._builder.check_objects = self._check
-        # Events whose statements are written straight as JSON text (the rest are serialised
-        # dicts); none need a repair, which works on dicts.
-        self._json_table: dict[str, JsonTransform] = {}
-        if vocabulary == "xapi":
-            self._json_table = {
-                name: function
-                for name, function in json_transforms().items()
-                if name in table and (name not in NEEDS_REPAIR or name in JSON_REPAIRED)
-            }
 
     @property
     def enabled(self) -> frozenset[str]:
@@ -103,12 +91,8 @@ class Transformer:
         function = self._table.get(name) if name is not None else None
         if function is None or name is None:
             return []
-        return self._statements(function, Event(event, name))
-
-    def _statements(self, function: Transform, event: Event) -> list[Statement]:
-        name = event.name
         try:
-            statements = function(self._builder, event)
+            statements = function(self._builder, Event(event, name))
             if self._check:
                 for statement in statements:
                     check_object(statement, name)
@@ -128,35 +112,6 @@ class Transformer:
         ) as error:
             # Wrong types deep inside an event: report it, never crash the run.
             raise MalformedEvent(f"{name}: {type(error).__name__}: {error}") from None
-
-    def transform_json(self, event: dict[str, Any]) -> list[bytes]:
-        """:meth:`transform`, each statement as its JSON text: ``orjson.dumps(statement)``.
-
-        Byte for byte the same; faster, since the commonest events' statements are written
-        from cached JSON pieces without building their dicts. Same errors as :meth:`transform`.
-        """
-        name = event_name(event)
-        function = self._json_table.get(name) if name is not None else None
-        if function is None or name is None:
-            return [orjson.dumps(statement) for statement in self.transform(event)]
-        view = Event(event, name)
-        try:
-            texts = function(self._builder, view)
-        except MalformedEvent:
-            raise
-        except (
-            TypeError,
-            ValueError,
-            AttributeError,
-            KeyError,
-            ArithmeticError,
-            RecursionError,
-        ) as error:
-            raise MalformedEvent(f"{name}: {type(error).__name__}: {error}") from None
-        if texts is None:  # this event needs the dict path (reusing the view's searches)
-            statements = self._statements(self._table[name], view)
-            return [orjson.dumps(statement) for statement in statements]
-        return texts
 
     def transform_many(self, events: Iterable[dict[str, Any]]) -> list[Statement]:
         """Statements of many well-formed events (a MalformedEvent stops the batch)."""

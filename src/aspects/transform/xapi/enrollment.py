@@ -7,7 +7,7 @@ from typing import Any
 from aspects.transform.event import Event
 from aspects.transform.statement import Builder
 from aspects.transform.xapi import vocabulary as v
-from aspects.transform.xapi.types import JsonTransform, Statement, Transform
+from aspects.transform.xapi.types import Statement, Transform
 
 VERBS: dict[str, dict[str, Any]] = {
     "edx.course.enrollment.activated": v.REGISTERED,
@@ -19,11 +19,11 @@ VERBS: dict[str, dict[str, Any]] = {
 }
 
 
-def _object(b: Builder, event: Event) -> dict[str, Any]:
+def enrollment(b: Builder, event: Event) -> list[Statement]:
     course_id = str(event.need("context.course_id"))
     # The object names the course in "en" (the context parent elsewhere uses "en-US").
     name = b.course_names(course_id)
-    return {
+    obj = {
         "id": b.iri("course", course_id),
         "objectType": "Activity",
         "definition": {
@@ -32,17 +32,7 @@ def _object(b: Builder, event: Event) -> dict[str, Any]:
             "extensions": {v.EXT_MODE: event.get("data.mode")},
         },
     }
-
-
-def enrollment(b: Builder, event: Event) -> list[Statement]:
-    obj = _object(b, event)
     return [b.statement(event, VERBS[event.name], obj, context_activities=None)]
 
 
-def enrollment_json(b: Builder, event: Event) -> list[bytes]:
-    obj = _object(b, event)
-    return [b.statement_json(event, VERBS[event.name], obj, context_activities=None)]
-
-
 TRANSFORMS: dict[str, Transform] = dict.fromkeys(VERBS, enrollment)
-JSON_TRANSFORMS: dict[str, JsonTransform] = dict.fromkeys(VERBS, enrollment_json)

@@ -7,7 +7,7 @@ from typing import Any
 from aspects.transform.event import Event
 from aspects.transform.statement import Builder
 from aspects.transform.xapi import vocabulary as v
-from aspects.transform.xapi.types import JsonTransform, Statement, Transform
+from aspects.transform.xapi.types import Statement, Transform
 
 # event name -> (verb, key searched anywhere in the event for the acrossx "type" extension)
 MAPPING: dict[str, tuple[dict[str, Any], str | None]] = {
@@ -32,10 +32,7 @@ MAPPING: dict[str, tuple[dict[str, Any], str | None]] = {
 }
 
 
-def _parts(
-    b: Builder, event: Event
-) -> tuple[dict[str, Any], dict[str, Any], Any, dict[str, Any] | None, bool]:
-    """(verb, object, context activities, extensions, whether the object is None-free)."""
+def forum(b: Builder, event: Event) -> list[Statement]:
     verb, mode_key = MAPPING[event.name]
     object_id = str(event.need("data.id"))
     # The object IRI is the request path with the post id moved to its end (ERB's rule).
@@ -58,11 +55,6 @@ def _parts(
         ]
     extensions = {v.EXT_MODE: event.get(mode_key)} if mode_key else None
     # Built without None (a title that is not a string is pruned as usual).
-    return verb, obj, activities, extensions, type(title) is str or title is None
-
-
-def forum(b: Builder, event: Event) -> list[Statement]:
-    verb, obj, activities, extensions, clean = _parts(b, event)
     return [
         b.statement(
             event,
@@ -71,25 +63,9 @@ def forum(b: Builder, event: Event) -> list[Statement]:
             context_activities=activities,
             extensions=extensions,
             activities_pruned=True,
-            object_pruned=clean,
-        )
-    ]
-
-
-def forum_json(b: Builder, event: Event) -> list[bytes]:
-    verb, obj, activities, extensions, clean = _parts(b, event)
-    return [
-        b.statement_json(
-            event,
-            verb,
-            obj,
-            context_activities=activities,
-            extensions=extensions,
-            activities_pruned=True,
-            object_pruned=clean,
+            object_pruned=type(title) is str or title is None,
         )
     ]
 
 
 TRANSFORMS: dict[str, Transform] = dict.fromkeys(MAPPING, forum)
-JSON_TRANSFORMS: dict[str, JsonTransform] = dict.fromkeys(MAPPING, forum_json)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aspects.transform.event import Event
 from aspects.transform.statement import Builder
 from aspects.transform.xapi import vocabulary as v
-from aspects.transform.xapi.types import JsonTransform, Statement, Transform
+from aspects.transform.xapi.types import Statement, Transform
 
 # Where the learner went, per sequence event: the ending position written in the context.
 ENDING = {
@@ -17,40 +15,25 @@ ENDING = {
 }
 
 
-def _link_object(event: Event) -> dict[str, Any]:
-    return {
+def link_clicked(b: Builder, event: Event) -> list[Statement]:
+    obj = {
         "id": event.need_str("data.target_url"),
         "objectType": "Activity",
         "definition": {"type": v.LINK},
     }
+    return [b.statement(event, v.NAVIGATED, obj, object_pruned=True)]
 
 
-def link_clicked(b: Builder, event: Event) -> list[Statement]:
-    return [b.statement(event, v.NAVIGATED, _link_object(event), object_pruned=True)]
-
-
-def link_clicked_json(b: Builder, event: Event) -> list[bytes]:
-    return [b.statement_json(event, v.NAVIGATED, _link_object(event), object_pruned=True)]
-
-
-def _outline_object(event: Event) -> dict[str, Any]:
-    return {
+def outline_selected(b: Builder, event: Event) -> list[Statement]:
+    obj = {
         "id": event.get_str("data.target_url"),
         "objectType": "Activity",
         "definition": {"type": v.MODULE, "name": {"en": event.get("data.target_name")}},
     }
+    return [b.statement(event, v.NAVIGATED, obj)]
 
 
-def outline_selected(b: Builder, event: Event) -> list[Statement]:
-    return [b.statement(event, v.NAVIGATED, _outline_object(event))]
-
-
-def outline_selected_json(b: Builder, event: Event) -> list[bytes]:
-    return [b.statement_json(event, v.NAVIGATED, _outline_object(event))]
-
-
-def _tab_parts(b: Builder, event: Event) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(object, context extensions) of a sequence event."""
+def sequence_tab(b: Builder, event: Event) -> list[Statement]:
     obj = {
         "id": b.iri("xblock", event.get("data.id")),
         "objectType": "Activity",
@@ -64,17 +47,7 @@ def _tab_parts(b: Builder, event: Event) -> tuple[dict[str, Any], dict[str, Any]
         v.EXT_STARTING_POSITION: event.get("data.current_tab"),
         v.EXT_ENDING_POSITION: ending,
     }
-    return obj, extensions
-
-
-def sequence_tab(b: Builder, event: Event) -> list[Statement]:
-    obj, extensions = _tab_parts(b, event)
     return [b.statement(event, v.NAVIGATED, obj, extensions=extensions)]
-
-
-def sequence_tab_json(b: Builder, event: Event) -> list[bytes]:
-    obj, extensions = _tab_parts(b, event)
-    return [b.statement_json(event, v.NAVIGATED, obj, extensions=extensions)]
 
 
 TRANSFORMS: dict[str, Transform] = {
@@ -82,10 +55,4 @@ TRANSFORMS: dict[str, Transform] = {
     "edx.ui.lms.outline.selected": outline_selected,
     "edx.ui.lms.sequence.outline.selected": outline_selected,
     **dict.fromkeys(ENDING, sequence_tab),
-}
-JSON_TRANSFORMS: dict[str, JsonTransform] = {
-    "edx.ui.lms.link_clicked": link_clicked_json,
-    "edx.ui.lms.outline.selected": outline_selected_json,
-    "edx.ui.lms.sequence.outline.selected": outline_selected_json,
-    **dict.fromkeys(ENDING, sequence_tab_json),
 }

@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, urlparse
 
 from aspects.transform.errors import MalformedEvent
 from aspects.transform.event import Event, number
-from aspects.transform.statement import Builder, prune
+from aspects.transform.statement import Builder
 from aspects.transform.xapi import vocabulary as v
-from aspects.transform.xapi.types import JsonTransform, Statement, Transform
+from aspects.transform.xapi.types import Statement, Transform
 from aspects.transform.xapi.video import usage_key
 
 # Open edX response types -> xAPI interaction types
@@ -59,25 +59,18 @@ def _from_browser(event: Event) -> bool:
 
 def problem_event(b: Builder, event: Event) -> list[Statement]:
     """showanswer, edx.problem.completed and edx.problem.hint.demandhint_displayed."""
-    return [b.statement(event, VERBS[event.name], _event_object(b, event))]
-
-
-def problem_event_json(b: Builder, event: Event) -> list[bytes]:
-    return [b.statement_json(event, VERBS[event.name], _event_object(b, event))]
-
-
-def _event_object(b: Builder, event: Event) -> dict[str, Any]:
     object_id = _object_id(event)
     if event.name == "showanswer":
         object_id = f"{b.iri('xblock', event.need('problem_id'))}/answer"
     elif event.name == "edx.problem.hint.demandhint_displayed":
         hint = event.need("hint_index")
         object_id = f"{b.iri('xblock', event.need('module_id'))}/hint/{hint}"
-    return {
+    obj = {
         "id": object_id,
         "objectType": "Activity",
         "definition": {"type": OBJECT_TYPES.get(event.name, v.INTERACTION)},
     }
+    return [b.statement(event, VERBS[event.name], obj)]
 
 
 def problem_submitted(b: Builder, event: Event) -> list[Statement]:
@@ -254,35 +247,6 @@ _SERVER_KEYS = ("submission", "response_type", "display_name", "success", "max_g
 _BROWSER_KEYS = ("submission", "referer", "response_type", "display_name")
 
 
-def problem_check_json(b: Builder, event: Event) -> list[bytes] | None:
-    """A problem_check with one question as JSON text; None for several (the dict path).
-
-    The transformer repairs problem_check statements (unless ERB-strict); with one question
-    the only repair that can apply is the score's ``max`` equal to its ``min``, done here.
-    """
-    browser = _from_browser(event)
-    event.prefetch((*(_BROWSER_KEYS if browser else _SERVER_KEYS), "session"))
-    if len(_submissions(event)) > 1:
-        return None
-    check = _Check(b, event, browser)
-    first = _first_submission(event)
-    obj = _check_object(b, check, first, None)
-    result = _check_result(event, check, first)
-    if result is not None:
-        result = prune(result)
-        score = result.get("score")
-        if (
-            b.check_objects
-            and score
-            and "max" in score
-            and "min" in score
-            and score["max"] <= score["min"]
-        ):
-            del score["max"]
-    verb = v.ATTEMPTED if browser else v.EVALUATED
-    return [b.statement_json(event, verb, obj, result=result, result_pruned=True)]
-
-
 def problem_check(b: Builder, event: Event) -> list[Statement]:
     browser = _from_browser(event)
     event.prefetch((*(_BROWSER_KEYS if browser else _SERVER_KEYS), "session"))
@@ -330,10 +294,4 @@ TRANSFORMS: dict[str, Transform] = {
     "edx.problem.hint.demandhint_displayed": problem_event,
     "edx.grades.problem.submitted": problem_submitted,
     "problem_check": problem_check,
-}
-JSON_TRANSFORMS: dict[str, JsonTransform] = {
-    "showanswer": problem_event_json,
-    "edx.problem.completed": problem_event_json,
-    "edx.problem.hint.demandhint_displayed": problem_event_json,
-    "problem_check": problem_check_json,
 }

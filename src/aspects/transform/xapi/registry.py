@@ -12,7 +12,7 @@ from aspects.transform.xapi import (
     problem,
     video,
 )
-from aspects.transform.xapi.types import JsonTransform, Transform
+from aspects.transform.xapi.types import Transform
 
 FAMILIES = (enrollment, completion, grading, problem, video, navigation, forum, exam)
 
@@ -25,17 +25,4 @@ def transforms() -> dict[str, Transform]:
             if name in table:
                 raise RuntimeError(f"event {name} is registered twice")
             table[name] = function
-    return table
-
-
-# Families whose statements are also written straight as JSON text (Builder.statement_json);
-# the others' statements are built as dicts and serialised.
-JSON_FAMILIES = (enrollment, completion, problem, video, navigation, forum)
-
-
-def json_transforms() -> dict[str, JsonTransform]:
-    """Event name -> transform to JSON texts, for the names that have one."""
-    table: dict[str, JsonTransform] = {}
-    for family in JSON_FAMILIES:
-        table.update(family.JSON_TRANSFORMS)
     return table

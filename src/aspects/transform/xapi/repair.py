@@ -62,16 +62,12 @@ def _is_iri(value: str) -> bool:
 
 def check_object(statement: Statement, name: str) -> Statement:
     """Refuse a statement whose object has no id, or an id that is not an absolute IRI."""
-    check_object_id(statement["object"].get("id"), name)
-    return statement
-
-
-def check_object_id(object_id: Any, name: str) -> None:
-    """:func:`check_object` given the object's id."""
+    object_id = statement["object"].get("id")
     if object_id is None:
         raise MalformedEvent(f"{name}: the event does not identify its object (no id)")
     if not isinstance(object_id, str) or not _is_iri(object_id):
         raise MalformedEvent(f"{name}: object id {object_id!r:.80} is not an absolute IRI")
+    return statement
 
 
 def repair(statement: Statement, root: str, name: str) -> Statement:

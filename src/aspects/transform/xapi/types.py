@@ -10,6 +10,3 @@ from aspects.transform.statement import Builder
 
 Statement = dict[str, Any]
 Transform = Callable[[Builder, Event], list[Statement]]
-# The same events' statements as their JSON texts (``orjson.dumps`` of each statement), or
-# None when this event needs the dict path (e.g. a problem_check with several questions).
-JsonTransform = Callable[[Builder, Event], list[bytes] | None]

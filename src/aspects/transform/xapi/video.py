@@ -8,7 +8,7 @@ from aspects.transform.errors import MalformedEvent
 from aspects.transform.event import Event
 from aspects.transform.statement import Builder, iso_duration, seconds
 from aspects.transform.xapi import vocabulary as v
-from aspects.transform.xapi.types import JsonTransform, Statement, Transform
+from aspects.transform.xapi.types import Statement, Transform
 
 Result = dict[str, Any] | None
 
@@ -116,10 +116,7 @@ def usage_key(course_id: str, block_type: str, block_id: str) -> str | None:
     return f"{block_version(course_id)}:{parts[1]}+type@{block_type}+block@{block_id}"
 
 
-def _parts(
-    b: Builder, event: Event
-) -> tuple[dict[str, Any], dict[str, Any], Result, dict[str, Any]]:
-    """(verb, shared object, result, context extensions) of a video event."""
+def video(b: Builder, event: Event) -> list[Statement]:
     verb, result = MAPPING[event.name]
     course_id = event.need_str("context.course_id")
     video_id = str(event.need("data.id"))
@@ -136,17 +133,12 @@ def _parts(
         }
         obj = b.share_object(cache_key, obj)
     extensions = {v.EXT_VIDEO_LENGTH: _seconds(event, "data.duration")}
-    return verb, obj, result(event), extensions
-
-
-def video(b: Builder, event: Event) -> list[Statement]:
-    verb, obj, result, extensions = _parts(b, event)
     return [
         b.statement(
             event,
             verb,
             obj,
-            result=result,
+            result=result(event),
             extensions=extensions,
             object_pruned=True,
             result_pruned=True,
@@ -154,20 +146,4 @@ def video(b: Builder, event: Event) -> list[Statement]:
     ]
 
 
-def video_json(b: Builder, event: Event) -> list[bytes]:
-    verb, obj, result, extensions = _parts(b, event)
-    return [
-        b.statement_json(
-            event,
-            verb,
-            obj,
-            result=result,
-            extensions=extensions,
-            result_pruned=True,
-            object_shared=True,
-        )
-    ]
-
-
 TRANSFORMS: dict[str, Transform] = dict.fromkeys(MAPPING, video)
-JSON_TRANSFORMS: dict[str, JsonTransform] = dict.fromkeys(MAPPING, video_json)
