@@ -15,7 +15,6 @@ from aspects.privacy.tombstones import record_tombstones
 from aspects.store.migrate import migrate
 from aspects.store.settings import StoreSettings
 from aspects.store.statements import (
-    _USUAL_HEAD,
     PackedStatements,
     StatementPacker,
     actor_id_of,
@@ -23,8 +22,6 @@ from aspects.store.statements import (
     uuid_bytes,
 )
 from tests.store.endpoint_server import ADMIN, start_server
-
-_USUAL_SHAPE = _USUAL_HEAD.match
 
 
 def test_packed_statements_through_the_http_endpoint(tmp_path: Path) -> None:
@@ -154,74 +151,3 @@ def test_add_all_packs_like_add_and_is_all_or_nothing() -> None:
             packer.add_all([_statement("f"), bad])
     assert len(packer) == 3
     assert packer.build() == _pack(statements)
-
-
-def _usual(actor: str, size: int = 0) -> dict[str, object]:
-    """A statement shaped as the transformer writes it: id first, then an account actor."""
-    statement = _statement(actor, size)
-    return {
-        "id": statement["id"],
-        "actor": {"objectType": "Agent", "account": {"homePage": "https://lms", "name": actor}},
-        **{key: value for key, value in statement.items() if key not in ("id", "actor")},
-    }
-
-
-def test_add_texts_packs_like_add_all_on_every_transformed_fixture() -> None:
-    """The transformer's own statements: ids and actors read from the text's head."""
-    from aspects.transform import Transformer
-    from aspects.transform.settings import TransformSettings
-
-    fixtures = Path(__file__).parent.parent / "fixtures" / "erb" / "events"
-    statements: list[dict[str, object]] = []
-    for path in sorted(fixtures.glob("*.json")):
-        event = orjson.loads(path.read_bytes())
-        for settings in (TransformSettings(), TransformSettings(erb_strict=True)):
-            try:
-                statements.extend(Transformer(settings, secret="s").transform(event))
-            except Exception:  # events the transformer refuses have no statements
-                continue
-    assert len(statements) > 100
-    assert all(_USUAL_SHAPE(orjson.dumps(statement)) for statement in statements)
-    by_text, by_dict = StatementPacker(), StatementPacker()
-    by_text.add_texts([orjson.dumps(statement) for statement in statements])
-    by_dict.add_all(statements)
-    assert by_text.build() == by_dict.build()
-
-
-def test_add_texts_parses_other_shapes_and_is_all_or_nothing() -> None:
-    unusual = [
-        {**_statement("c"), "actor": {"mbox": "mailto:c@example.com"}},  # PII actor
-        {**_statement("d"), "actor": {"mbox_sha1sum": "0" * 40}},
-        {"actor": {"account": {"name": "e", "homePage": "https://lms"}}, "id": str(uuid.uuid4())},
-        _usual('f "quoted" \\ name'),  # escaped: the head does not match, parsed instead
-        {**_usual("g"), "id": str(uuid.uuid4()).upper()},
-        {**_usual("h"), "actor": {"objectType": "Agent", "name": "H", "account": {"name": "h"}}},
-    ]
-    usual = [_usual("a", 10), _usual("b", 9000)]  # 9,000 x 2 bytes: a two-byte LEB128 length
-    statements = usual + unusual
-    texts = [orjson.dumps(statement) for statement in statements]
-    assert [bool(_USUAL_SHAPE(text)) for text in texts] == [True, True] + [False] * len(unusual)
-    packer = StatementPacker()
-    packer.add_texts(texts)
-    expected = StatementPacker()
-    expected.add_all(statements)
-    assert packer.build() == expected.build()
-    assert packer.build().actors == [
-        "a",
-        "b",
-        "mailto:c@example.com",
-        "sha1:" + "0" * 40,
-        "e",
-        'f "quoted" \\ name',
-        "g",
-        "h",
-    ]
-    for bad in (
-        orjson.dumps({**_statement("x"), "id": "not-a-uuid"}),
-        orjson.dumps({**_statement("x"), "id": "abcd"}),  # hex, but not 16 bytes
-        b'{"id": ',  # not JSON
-    ):
-        with pytest.raises(ValueError):
-            packer.add_texts([orjson.dumps(_usual("y")), bad])
-    assert len(packer) == len(statements)
-    assert packer.build() == expected.build()

@@ -14,9 +14,7 @@ while nobody has been erased, and one hash per row otherwise.
 
 from __future__ import annotations
 
-import binascii
 import hashlib
-import re
 import struct
 import threading
 import time
@@ -201,15 +199,6 @@ def _leb128(value: int) -> bytes:
     return bytes(out)
 
 
-# The head of a statement's JSON as the transformer writes it (orjson, compact): its id, then a
-# pseudonymous actor (an account of homePage and name, and nothing else). The actor id is then
-# the account name (:func:`actor_id_of`), read without parsing the statement: neither group
-# can hold a quote or backslash, so the bytes are the JSON strings' values.
-_USUAL_HEAD = re.compile(
-    rb'\{"id":"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})",'
-    rb'"actor":\{"objectType":"Agent","account":\{"homePage":"[^"\\]*","name":"([^"\\]*)"\}\}'
-)
-
 # Length prefixes of statements up to 16 KiB, looked up instead of computed for each statement.
 _PREFIXES = [_leb128(length) for length in range(1 << 14)]
 
@@ -333,40 +322,6 @@ class StatementPacker:
                 except (KeyError, TypeError):
                     actor = None
                 actors.append(actor if type(actor) is str else actor_id_of(statement))
-        except BaseException:
-            del ids[sizes[0] :], columns[sizes[1] :], actors[sizes[2] :]
-            raise
-
-    def add_texts(self, texts: Sequence[bytes]) -> None:
-        """Add statements given as their JSON text (the transformer's ``transform_json``).
-
-        The id and the actor id are read from the text's head when it has the transformer's
-        usual shape (:data:`_USUAL_HEAD`: id first, then a pseudonymous account actor, nothing
-        escaped in either); any other text is parsed. All or nothing, as :meth:`add_all`.
-        """
-        ids, columns, actors = self._ids, self._texts, self._actors
-        sizes = len(ids), len(columns), len(actors)
-        head = _USUAL_HEAD.match
-        unhexlify = binascii.unhexlify
-        prefixes = _PREFIXES
-        try:
-            for text in texts:
-                usual = head(text)
-                if usual is not None:
-                    raw = unhexlify(usual[1].replace(b"-", b""))
-                    actor = usual[2].decode()
-                else:
-                    statement = orjson.loads(text)
-                    raw = bytes.fromhex(statement["id"].replace("-", ""))
-                    actor = actor_id_of(statement)
-                if len(raw) != 16:
-                    raise ValueError(f"not a UUID: {raw.hex()}")
-                ids += raw[7::-1]  # the high half, little-endian
-                ids += raw[:7:-1]  # the low half
-                length = len(text)
-                columns += prefixes[length] if length < 16384 else _leb128(length)
-                columns += text
-                actors.append(actor)
         except BaseException:
             del ids[sizes[0] :], columns[sizes[1] :], actors[sizes[2] :]
             raise
