@@ -142,7 +142,13 @@ def password_login(browser: Browser, url: str, username: str, password: str) -> 
     page.goto(f"{url}/login/")
     page.fill("[data-test='username-input']", username)
     page.fill("[data-test='password-input']", password)
-    page.click("[data-test='login-button']")
+    # Wait for the form's answer itself: the page can already be network-idle when the click
+    # returns, and a check made before the answer sets the session cookie sees nobody.
+    with page.expect_response(
+        lambda response: response.request.method == "POST" and "/login" in response.url,
+        timeout=60_000,
+    ):
+        page.click("[data-test='login-button']")
     page.wait_for_load_state("networkidle", timeout=60_000)
     return page
 
