@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -27,6 +26,8 @@ from string import Template
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
+
+from aspects.periodic import PeriodicTask
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ def _write_days(
     client.insert(f"{database}.operator_kpis_daily", rows, column_names=_COLUMNS)
 
 
-class Refresher:
+class Refresher(PeriodicTask):
     """A daemon thread that runs :func:`refresh` now and every ``interval`` seconds."""
 
     def __init__(
@@ -128,41 +129,26 @@ class Refresher:
         *,
         margin: dt.timedelta = DEFAULT_MARGIN,
     ) -> None:
+        super().__init__(
+            "aspects-operator-kpis-refresh",
+            interval,
+            what="operator_kpis cache refresh",
+            log=log,
+            join_timeout=60,
+        )
         self._client = client
         self._database = database
-        self._interval = interval
         self._margin = margin
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name="aspects-operator-kpis-refresh", daemon=True
-        )
-        self.refreshes = 0
-        self.failures = 0
-
-    def start(self) -> Refresher:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=60)
 
     @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
+    def refreshes(self) -> int:
+        return self.passes
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                done = refresh(self._client, self._database, margin=self._margin)
-                if done.days_computed:
-                    log.info(
-                        "operator_kpis cache: %d days recomputed in %.1f s",
-                        done.days_computed,
-                        done.seconds,
-                    )
-                self.refreshes += 1
-            except Exception:  # a failed refresh is retried at the next interval
-                self.failures += 1
-                log.exception("operator_kpis cache refresh failed")
-            self._stop.wait(self._interval)
+    def run_once(self) -> None:
+        done = refresh(self._client, self._database, margin=self._margin)
+        if done.days_computed:
+            log.info(
+                "operator_kpis cache: %d days recomputed in %.1f s",
+                done.days_computed,
+                done.seconds,
+            )

@@ -18,13 +18,13 @@ follow ``store.retention_days``. Both are aged by when they were recorded.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 
 from clickhouse_connect.driver.client import Client
 from sqlalchemy import delete, inspect
 
+from aspects.periodic import PeriodicTask
 from aspects.privacy.stores import existing_engine
 from aspects.settings import Settings
 from aspects.store.migrate import apply_retention, pii_retention_tables, retention_tables
@@ -102,40 +102,27 @@ def sweep_ingest(settings: Settings, now: float | None = None) -> IngestSweep:
         engine.dispose()
 
 
-class RetentionSweeper:
+class RetentionSweeper(PeriodicTask):
     """A daemon thread that runs :func:`sweep_ingest` now and every ``interval`` seconds."""
 
     def __init__(self, settings: Settings, interval: float) -> None:
-        self._settings = settings
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name="aspects-retention-sweep", daemon=True
+        super().__init__(
+            "aspects-retention-sweep",
+            interval,
+            what="retention sweep",
+            log=log,
+            join_timeout=30,
         )
-        self.sweeps = 0
+        self._settings = settings
 
-    def start(self) -> RetentionSweeper:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                swept = sweep_ingest(self._settings)
-                if swept.dead_letters or swept.queued_forwards:
-                    log.info(
-                        "retention: deleted %d dead letters, %d queued forwards",
-                        swept.dead_letters,
-                        swept.queued_forwards,
-                    )
-            except Exception:  # a failed sweep is retried at the next interval
-                log.exception("retention sweep failed")
-            self.sweeps += 1
-            self._stop.wait(self._interval)
+    def run_once(self) -> None:
+        swept = sweep_ingest(self._settings)
+        if swept.dead_letters or swept.queued_forwards:
+            log.info(
+                "retention: deleted %d dead letters, %d queued forwards",
+                swept.dead_letters,
+                swept.queued_forwards,
+            )
 
 
 def start_sweeper(settings: Settings) -> RetentionSweeper | None:
