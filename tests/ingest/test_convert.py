@@ -1,15 +1,26 @@
 """The line converter labels statements for the forwarding filters only when something is
-forwarded; everything else it produces is the same either way."""
+forwarded, and packs the native transformer's rows when it has one; everything else it produces
+is the same either way."""
 
 from __future__ import annotations
 
-from aspects.ingest.convert import event_name, event_org
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+
+import orjson
+import pytest
+
+from aspects.ingest.convert import Converted, LineConverter, event_name, event_org
 from aspects.ingest.files import Chunk
 from aspects.ingest.synthetic import synthetic_lines
 from aspects.ingest.transformer import build_converter, converter_spec
 from aspects.settings import Settings
 from aspects.transform import MalformedEvent, MalformedLine, Transformer, parse_line
 from tests.ingest.conftest import SECRET
+
+FastAnswer = list[tuple[bytes, bytes, str]] | str | None
 
 
 def _chunk(templates: list[str], count: int) -> Chunk:
@@ -54,3 +65,127 @@ def test_labels_only_when_forwarding_and_nothing_else_changes(
     assert list(labelled.each_label()) == expected
     assert len(expected) == labelled.statements.count
     assert len(plain.rejected) == rejected >= 8  # every 50th line is cut in half
+
+
+UNHANDLED = (
+    b'{"event_type": "some.event.nobody.transforms", "time": "2026-01-01T00:00:00+00:00", '
+    b'"event": {}, "context": {"user_id": 5, "course_id": "course-v1:A+B+C"}}\n'
+)
+
+
+def _mixed_chunk(templates: list[str], count: int) -> Chunk:
+    """Realistic lines (every 50th cut in half) and, every 9th, an event nobody transforms."""
+    lines = synthetic_lines(templates, count, seed=7, per_second=20, malformed_every=50)
+    return Chunk(
+        0, b"".join(UNHANDLED if index % 9 == 4 else line for index, line in enumerate(lines))
+    )
+
+
+def _python_rows(settings: Settings, every: int) -> Callable[[bytes], FastAnswer]:
+    """A stand-in for the native transformer's ``rows`` made of the Python path (the native
+    module may not be built here): it answers like ``FastTransformer.rows`` and leaves every
+    ``every``-th line, and every line it cannot parse, to the caller (None)."""
+    transformer = Transformer(settings.transform, secret=SECRET)
+    seen = 0
+
+    def rows(line: bytes) -> FastAnswer:
+        nonlocal seen
+        seen += 1
+        if seen % every == 0:
+            return None
+        try:
+            event = parse_line(line)
+            produced = transformer.transform(event)
+        except (MalformedLine, MalformedEvent):
+            return None
+        if not produced:
+            return event_name(event)
+        return [
+            (uuid.UUID(s["id"]).bytes, orjson.dumps(s), s["actor"]["account"]["name"])
+            for s in produced
+        ]
+
+    return rows
+
+
+def _same(one: Converted, other: Converted) -> None:
+    assert one.statements == other.statements
+    assert (one.events, one.skipped, one.rejected, one.labels) == (
+        other.events,
+        other.skipped,
+        other.rejected,
+        other.labels,
+    )
+
+
+def test_rows_of_a_native_transformer_are_packed_like_the_python_path(
+    settings: Settings, templates: list[str]
+) -> None:
+    chunk = _mixed_chunk(templates, 600)
+    spec = replace(converter_spec(settings), native=False)
+    plain = build_converter(spec).convert(chunk)
+    assert plain.statements.count > 400
+    assert plain.skipped >= 60
+    assert len(plain.rejected) >= 10
+    transformer = Transformer(settings.transform, secret=SECRET)
+    for every in (1, 2, 7, 10_000):  # 1: the Python path for every line
+        converter = LineConverter(
+            parse_line,
+            transformer.transform,
+            spec.max_line,
+            labels=False,
+            fast=_python_rows(settings, every),
+        )
+        assert converter.native
+        _same(converter.convert(chunk), plain)
+
+
+def test_a_failing_native_answer_falls_back_to_the_python_path(
+    settings: Settings, templates: list[str]
+) -> None:
+    chunk = _mixed_chunk(templates, 200)
+    spec = replace(converter_spec(settings), native=False)
+    plain = build_converter(spec).convert(chunk)
+    transformer = Transformer(settings.transform, secret=SECRET)
+    good = _python_rows(settings, 10_000)
+    calls = 0
+
+    def broken(line: bytes) -> FastAnswer:
+        nonlocal calls
+        calls += 1
+        answer = good(line)
+        if calls % 5 == 0:
+            raise RuntimeError("native failure")
+        if calls % 7 == 0 and isinstance(answer, list) and answer:
+            return [(answer[0][0][:15], answer[0][1], answer[0][2]), *answer[1:]]
+        return answer
+
+    converter = LineConverter(
+        parse_line, transformer.transform, spec.max_line, labels=False, fast=broken
+    )
+    _same(converter.convert(chunk), plain)
+
+
+def test_labelled_lines_take_the_python_path(settings: Settings) -> None:
+    transformer = Transformer(settings.transform, secret=SECRET)
+
+    def never(line: bytes) -> FastAnswer:
+        raise AssertionError("not to be called when labelling")
+
+    converter = LineConverter(parse_line, transformer.transform, 100, labels=True, fast=never)
+    assert not converter.native
+
+
+def test_the_native_transformer_when_built_gives_the_same_rows(
+    settings: Settings, templates: list[str]
+) -> None:
+    """The real native module (aspects.transform.fast), when this machine has it built; with
+    ASPECTS_EXPECT_COMPILED=1 (make test) its absence fails."""
+    spec = converter_spec(settings)
+    native = build_converter(spec)
+    if not native.native:
+        if os.environ.get("ASPECTS_EXPECT_COMPILED") == "1":
+            pytest.fail("the native transformer is not built (make compile)")
+        pytest.skip("the native transformer is not built here")
+    chunk = _mixed_chunk(templates, 2000)
+    _same(native.convert(chunk), build_converter(replace(spec, native=False)).convert(chunk))

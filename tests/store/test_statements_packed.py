@@ -151,3 +151,37 @@ def test_add_all_packs_like_add_and_is_all_or_nothing() -> None:
             packer.add_all([_statement("f"), bad])
     assert len(packer) == 3
     assert packer.build() == _pack(statements)
+
+
+def _row(statement: dict[str, object]) -> tuple[bytes, bytes, str]:
+    """What the native transformer gives for a statement (aspects.transform.fast)."""
+    return uuid.UUID(str(statement["id"])).bytes, orjson.dumps(statement), actor_id_of(statement)
+
+
+def test_add_rows_packs_like_add_all() -> None:
+    # Lengths around the one- and two-byte length prefixes, and past the lookup table (16 KiB).
+    statements = [_statement(f"a{index}", size) for index, size in enumerate([0, 60, 9000])]
+    statements.append({**_statement("c"), "actor": {"mbox": "mailto:c@example.com"}})
+    statements.append({**_statement("d"), "id": "00000000-0000-0000-0000-000000000000"})
+    statements.append({**_statement("e"), "id": "ffffffff-ffff-ffff-ffff-fffffffffffe"})
+    expected = StatementPacker()
+    expected.add_all(statements)
+    packer = StatementPacker()
+    packer.add_rows([_row(statement) for statement in statements[:2]])
+    packer.add_rows([])
+    packer.add_rows([_row(statement) for statement in statements[2:]])
+    assert packer.build() == expected.build()
+    assert [str(item) for item in packer.build().ids_each()] == [s["id"] for s in statements]
+
+
+def test_add_rows_is_all_or_nothing() -> None:
+    good = [_row(_statement("a", 20))]
+    packer = StatementPacker()
+    packer.add_rows(good)
+    before = packer.build()
+    short = (uuid.uuid4().bytes[:15], b"{}", "x")
+    long = (uuid.uuid4().bytes + b"\x00", b"{}", "y")
+    for bad in ([short], [*good, short, long], [*good, (uuid.uuid4().bytes, "{}", "z")]):
+        with pytest.raises((TypeError, ValueError)):
+            packer.add_rows(bad)  # type: ignore[arg-type]
+        assert packer.build() == before

@@ -21,6 +21,10 @@ TransformFunction = Callable[[dict[str, Any]], list[dict[str, Any]]]
 ParseFunction = Callable[[bytes], dict[str, Any]]
 # (Open edX event name, course organisation, how many consecutive statements have them)
 Labels = tuple[str, str, int]
+# line -> the native transformer's answer (aspects.transform.fast, FastTransformer.rows): its
+# statements as (16 id bytes, big-endian; JSON; actor id), the event's name when it is not
+# accepted (skipped), or None when the Python path must convert the line
+FastRows = Callable[[bytes], list[tuple[bytes, bytes, str]] | str | None]
 
 _NO_STATEMENTS = PackedStatements(b"", b"", [])
 
@@ -77,6 +81,11 @@ class LineConverter:
     ``labels``: also label each statement with its event name and organisation, which only the
     forwarding filters read. Off when nothing is forwarded: it cost ~1-1.5 us per event in the
     workers (measured), for nothing.
+
+    ``fast``: the native transformer's ``rows`` (:class:`FastRows`), tried first on each line
+    when nothing is labelled; a line it does not handle (None) goes through ``parse`` and
+    ``transform`` as without it, which also gives rejected lines their reasons. The stored rows
+    are the same either way (the native transformer is byte-identical to the Python one).
     """
 
     def __init__(
@@ -86,37 +95,99 @@ class LineConverter:
         max_line: int,
         *,
         labels: bool = True,
+        fast: FastRows | None = None,
     ) -> None:
         self._parse = parse
         self._transform = transform
         self._max_line = max_line
         self._labels = labels
+        # Labels need the parsed event (name, organisation): the Python path gives them.
+        self._fast = None if labels else fast
+
+    @property
+    def native(self) -> bool:
+        """Whether lines go through the native transformer first."""
+        return self._fast is not None
 
     def convert(self, chunk: Chunk) -> Converted:
         result = Converted(chunk.start, chunk.end)
         packer = StatementPacker()
-        labels = result.labels
-        labelled = self._labels
-        for offset, line in split_lines(chunk):
-            result.events += 1
-            try:
-                event = self._parse(line)
-                produced = self._transform(event)
-                packer.add_all(produced)  # serialises them: may fail too, adding none
-            except Exception as error:  # a bad line loses only itself
-                reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
-                result.rejected.append((offset, str(reason), line[: self._max_line], len(line)))
-                continue
-            if not produced:
-                result.skipped += 1
-                continue
-            if not labelled:
-                continue
-            name, org = event_name(event), event_org(event)
-            if labels and labels[-1][0] == name and labels[-1][1] == org:
-                labels[-1] = (name, org, labels[-1][2] + len(produced))
-            else:
-                labels.append((name, org, len(produced)))
+        if self._fast is not None:
+            self._convert_fast(chunk, self._fast, packer, result)
+        else:
+            for offset, line in split_lines(chunk):
+                result.events += 1
+                self._convert_line(offset, line, packer, result)
         if len(packer):
             result.statements = packer.build()
         return result
+
+    def _convert_fast(
+        self, chunk: Chunk, fast: FastRows, packer: StatementPacker, result: Converted
+    ) -> None:
+        """The lines of ``chunk`` through ``fast``, and the Python path for those it leaves.
+
+        Consecutive lines' rows are packed together (one :meth:`StatementPacker.add_rows` per
+        run of handled lines, not one per line), before any line of the Python path, so the
+        statements keep the lines' order.
+        """
+        pending: list[tuple[bytes, bytes, str]] = []
+        pending_lines: list[tuple[int, bytes]] = []
+        events = skipped = 0
+        for offset, line in split_lines(chunk):
+            events += 1
+            try:
+                answer = fast(line)
+            except Exception:  # not expected; the Python path decides what the line gives
+                answer = None
+            if answer is None:
+                if pending:
+                    self._pack_rows(pending, pending_lines, packer, result)
+                    pending, pending_lines = [], []
+                self._convert_line(offset, line, packer, result)
+            elif isinstance(answer, str) or not answer:  # not accepted, or no statement
+                skipped += 1
+            else:
+                pending += answer
+                pending_lines.append((offset, line))
+        if pending:
+            self._pack_rows(pending, pending_lines, packer, result)
+        result.events += events
+        result.skipped += skipped
+
+    def _pack_rows(
+        self,
+        rows: list[tuple[bytes, bytes, str]],
+        lines: list[tuple[int, bytes]],
+        packer: StatementPacker,
+        result: Converted,
+    ) -> None:
+        try:
+            packer.add_rows(rows)
+        except Exception:  # a malformed row (not expected): the Python path for those lines
+            for offset, line in lines:
+                self._convert_line(offset, line, packer, result)
+
+    def _convert_line(
+        self, offset: int, line: bytes, packer: StatementPacker, result: Converted
+    ) -> None:
+        """One line through ``parse`` and ``transform`` (not counted in ``result.events``)."""
+        try:
+            event = self._parse(line)
+            produced = self._transform(event)
+            packer.add_all(produced)  # serialises them: may fail too, adding none
+        except Exception as error:  # a bad line loses only itself
+            reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
+            result.rejected.append((offset, str(reason), line[: self._max_line], len(line)))
+            return
+        if not produced:
+            result.skipped += 1
+            return
+        if not self._labels:
+            return
+        labels = result.labels
+        name, org = event_name(event), event_org(event)
+        if labels and labels[-1][0] == name and labels[-1][1] == org:
+            labels[-1] = (name, org, labels[-1][2] + len(produced))
+        else:
+            labels.append((name, org, len(produced)))

@@ -6,18 +6,20 @@ values with the secret already resolved) and build their own transformer from it
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from clickhouse_connect.driver.client import Client
 
-from aspects.ingest.convert import LineConverter
+from aspects.ingest.convert import FastRows, LineConverter
 from aspects.settings import Settings
 from aspects.transform.settings import TransformSettings
 
 if TYPE_CHECKING:
     from aspects.transform.course_store import StoreCourseNames
     from aspects.transform.courses import CourseNames
+    from aspects.transform.identity import ExternalIds
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class ConverterSpec:
     course_names: dict[str, str] | None = None
     # Label statements for the forwarding filters (only when forwarding targets are configured).
     labels: bool = True
+    # Use the native transformer when it is built and covers the settings (unlabelled lines).
+    native: bool = True
 
 
 def converter_spec(settings: Settings, client: Client | None = None) -> ConverterSpec:
@@ -77,16 +81,39 @@ def build_converter(spec: ConverterSpec, course_names: CourseNames | None = None
             course_names = StaticCourseNames(spec.course_names)
         else:
             course_names = no_course_names
+    external_ids = (
+        load_external_ids(settings.external_ids_file)
+        if settings.external_ids_file is not None
+        else None
+    )
     transformer = Transformer(
-        settings,
-        secret=spec.secret,
-        course_names=course_names,
-        external_ids=(
-            load_external_ids(settings.external_ids_file)
-            if settings.external_ids_file is not None
-            else None
-        ),
+        settings, secret=spec.secret, course_names=course_names, external_ids=external_ids
+    )
+    # Labelled lines need the parsed event, which only the Python path makes.
+    fast = (
+        None
+        if spec.labels or not spec.native
+        else native_rows(settings, spec.secret, course_names, external_ids)
+    )
+    # Statements are serialised and packed by the converter (StatementPacker.add_all/add_rows).
+    return LineConverter(
+        parse_line, transformer.transform, spec.max_line, labels=spec.labels, fast=fast
     )
 
-    # Statements are serialised and packed by the converter (StatementPacker.add_all).
-    return LineConverter(parse_line, transformer.transform, spec.max_line, labels=spec.labels)
+
+def native_rows(
+    settings: TransformSettings,
+    secret: str,
+    course_names: CourseNames,
+    external_ids: ExternalIds | None,
+) -> FastRows | None:
+    """The native transformer's ``rows`` for these settings, or None when there is none (not
+    built, stale, disabled by ``ASPECTS_PURE_PYTHON``, or settings it does not cover)."""
+    try:  # the module lands with the native build (aspects.transform.fast)
+        module: Any = importlib.import_module("aspects.transform.fast")
+    except ImportError:
+        return None
+    fast = module.open_fast(
+        settings, secret=secret, course_names=course_names, external_ids=external_ids
+    )
+    return None if fast is None else cast("FastRows", fast.rows)
