@@ -11,6 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from aspects.lrs.app import create_app
+from aspects.lrs.collector import tune_collector
 from aspects.lrs.db import make_sessionmaker
 from aspects.settings import Settings
 from aspects.store.client import open_migrated_client
@@ -25,6 +26,8 @@ def build_app(settings: Settings) -> FastAPI:
 def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
     """Serve until interrupted, on ``lrs.host``:``lrs.port`` unless given."""
     app = build_app(settings)
+    # After the app and its store clients exist: they are what the collector need not scan.
+    tune_collector()
     uvicorn.run(
         app,
         host=host or settings.lrs.host,
