@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install compile demo test check format bench clean superset-venv chromium postgresql
+.PHONY: install compile demo test check format bench clean superset-venv chromium postgresql rust
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,22 @@ XAPI_COMPILED := src/aspects/xapi/_compiled.json
 $(XAPI_COMPILED): $(STAMP) $(wildcard src/aspects/xapi/*.py) src/aspects/lrs/statements/prepare.py scripts/compile_xapi.py scripts/mypyc_build.py
 	$(BIN)/python scripts/compile_xapi.py
 
-compile: $(COMPILED) $(XAPI_COMPILED)
+# The native (Rust) transformer: scripts/compile_native.py, docs/transform.md "Native
+# transformer". Offline: crates come from Debian's librust-*-dev packages, not crates.io.
+NATIVE := src/aspects/transform/_fast.json
+NATIVE_SOURCES := $(shell find native/src -name '*.rs') native/Cargo.toml native/Cargo.lock native/.cargo/config.toml
+RUST_PACKAGES := librust-pyo3-dev librust-serde-dev librust-serde-json-dev librust-sha1-dev librust-ryu-dev
 
-install: $(STAMP) $(COMPILED) $(XAPI_COMPILED)
+rust:
+	@dpkg -s $(RUST_PACKAGES) >/dev/null 2>&1 || (apt-get update && apt-get install -y $(RUST_PACKAGES))
+	@command -v cargo >/dev/null || test -x $(HOME)/.cargo/bin/cargo || (apt-get update && apt-get install -y cargo)
+
+$(NATIVE): $(STAMP) $(NATIVE_SOURCES) scripts/compile_native.py | rust
+	$(BIN)/python scripts/compile_native.py
+
+compile: $(COMPILED) $(XAPI_COMPILED) $(NATIVE)
+
+install: $(STAMP) $(COMPILED) $(XAPI_COMPILED) $(NATIVE)
 
 # Superset's own virtualenv (it pins SQLAlchemy < 2); a no-op when up to date.
 superset-venv: install
@@ -60,4 +73,5 @@ bench: install
 clean:
 	$(PYTHON) scripts/compile_transform.py --clean
 	$(PYTHON) scripts/compile_xapi.py --clean
+	$(PYTHON) scripts/compile_native.py --clean
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

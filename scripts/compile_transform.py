@@ -26,8 +26,8 @@ MANIFEST = PACKAGE / "_compiled.json"
 GROUP = "aspects.transform._native"
 # Not compiled: package __init__ files (import-time wiring), the pydantic settings model
 # (mypyc cannot compile its metaclass), the store-backed course names (I/O bound), the
-# compiled-build switch itself, and the worker-pool wiring.
-EXCLUDED = {"settings.py", "course_store.py", "native.py"}
+# compiled-build switch itself, the worker-pool wiring, and the native (Rust) module's loader.
+EXCLUDED = {"settings.py", "course_store.py", "native.py", "fast.py"}
 
 
 def sources() -> list[Path]:
@@ -47,7 +47,8 @@ def digest(path: Path) -> str:
 
 
 def built_libraries() -> list[Path]:
-    return sorted(PACKAGE.rglob(f"*{SUFFIX}"))
+    # not the Rust transformer (scripts/compile_native.py builds and records it)
+    return sorted(p for p in PACKAGE.rglob(f"*{SUFFIX}") if not p.name.startswith("_fast."))
 
 
 def clean() -> None:

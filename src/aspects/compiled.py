@@ -34,6 +34,9 @@ PURE_ENV = "ASPECTS_PURE_PYTHON"
 MANIFEST_NAME = "_compiled.json"
 _SRC = Path(__file__).resolve().parents[1]
 _SHARED_PREFIX = "_native__mypyc"  # mypyc's runtime library of a group, not a module of ours
+# Extension modules that are not mypyc builds of a source (the Rust transformer, which keeps its
+# own record: aspects.transform.fast): never part of a compiled set.
+FOREIGN_LIBRARIES = frozenset({"aspects.transform._fast"})
 
 
 def source_of(module: str) -> Path:
@@ -111,7 +114,9 @@ class CompiledSet:
         for library in self.package_dir.rglob(f"*{suffix}"):
             if library.name.startswith(_SHARED_PREFIX):
                 continue
-            names.append(".".join(library.relative_to(_SRC).parts)[: -len(suffix)])
+            name = ".".join(library.relative_to(_SRC).parts)[: -len(suffix)]
+            if name not in FOREIGN_LIBRARIES:
+                names.append(name)
         return sorted(names)
 
     def build_state(self) -> BuildState:

@@ -1,0 +1,735 @@
+//! What every statement shares: id, actor, timestamp, context (mirrors statement.py's Builder),
+//! plus transformer.py's check_object/repair step for the events that need it.
+//!
+//! The actor (pseudonym, external ids), course names, non-canonical timestamps and the IRI
+//! check are answered by the Python objects the transformer uses (called once per user, course,
+//! time or object id and cached here as the Python code caches them), so they are the same by
+//! construction. A statement is written to JSON bytes as soon as it is built.
+
+use crate::event::Event;
+use crate::json::V;
+use crate::out::{write_j, write_str, J};
+use crate::vocab as v;
+use crate::{Fallback, Res};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
+use sha1::{Digest, Sha1};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// An xAPI verb (vocabulary.py's `verb(iri, display)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verb {
+    pub iri: &'static str,
+    pub display: &'static str,
+}
+
+/// The actor of a user, as the Python Actors gives it.
+pub struct Actor {
+    /// `orjson.dumps(actor)`.
+    pub json: Vec<u8>,
+    /// The actor text statement ids are derived from (json.dumps spacing).
+    pub text: String,
+    /// The account name (the rows' actor id).
+    pub name: String,
+}
+
+/// One statement: its id (UUID bytes, big-endian), JSON bytes and actor.
+pub struct Stmt {
+    pub id: [u8; 16],
+    pub json: Vec<u8>,
+    pub actor: Rc<Actor>,
+}
+
+/// statement.py's `context_activities` argument.
+#[derive(Debug, Clone, Default)]
+pub enum Activities<'a> {
+    /// Not given (`_KEEP`): the course as parent when the event names a course.
+    #[default]
+    Course,
+    /// `context_activities=None`: no contextActivities.
+    Nothing,
+    /// An explicit dict: kind -> members (None members are left out, members are pruned).
+    Custom(Vec<(Cow<'a, str>, Option<Vec<J<'a>>>)>),
+}
+
+/// The keyword arguments of statement.py's `Builder.statement` (the `*_pruned` flags are not
+/// needed: the writer prunes every part, which changes nothing for a None-free part).
+#[derive(Debug, Clone, Default)]
+pub struct Opts<'a> {
+    pub result: Option<J<'a>>,
+    pub context_activities: Activities<'a>,
+    /// Context extensions after transformer-version and session (None values left out).
+    pub extensions: Vec<(&'a str, J<'a>)>,
+    /// `parent_statement`: the id of the statement this one refers to.
+    pub parent_statement: Option<String>,
+    /// `child_id`: part of the statement id's namespace.
+    pub child_id: Option<String>,
+}
+
+/// The Python collaborators (see lib.rs `FastTransformer.__new__`).
+pub struct PyHooks {
+    /// `Actors.actor(user_key) -> (actor dict, actor text)`.
+    pub actor: PyObject,
+    /// The CourseNames source: `(course_id) -> str | None`.
+    pub course_names: PyObject,
+    /// `statement.normalise_timestamp(raw) -> str` ("" when not ISO 8601).
+    pub normalise_timestamp: PyObject,
+    /// `validation.is_iri(text) -> bool`.
+    pub is_iri: PyObject,
+    /// `orjson.dumps`.
+    pub dumps: PyObject,
+}
+
+const ID_BASE: [u8; 16] = [
+    0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8,
+];
+
+/// `uuid.uuid5(UUID(bytes=namespace), name).bytes`.
+pub fn uuid5(namespace: &[u8; 16], name: &[u8]) -> [u8; 16] {
+    let mut hasher = Sha1::new();
+    hasher.update(namespace);
+    hasher.update(name);
+    let digest = hasher.finalize();
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest[..16]);
+    out[6] = (out[6] & 0x0f) | 0x50;
+    out[8] = (out[8] & 0x3f) | 0x80;
+    out
+}
+
+/// `str(UUID(bytes=id))`.
+pub fn uuid_text(id: &[u8; 16]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for (i, byte) in id.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(HEX[(byte >> 4) as usize] as char);
+        out.push(HEX[(byte & 0xf) as usize] as char);
+    }
+    out
+}
+
+/// Python's `str(value)` for the scalar values ids are made of; Fallback for the rest.
+pub fn py_str<'v>(value: &'v V<'_>) -> Res<Cow<'v, str>> {
+    Ok(match value {
+        V::Str(text) => Cow::Borrowed(text.as_ref()),
+        V::Int(i) => Cow::Owned(i.to_string()),
+        V::UInt(u) => Cow::Owned(u.to_string()),
+        V::Float(f) => Cow::Owned(crate::out::py_float_repr(*f)?),
+        V::Bool(true) => Cow::Borrowed("True"),
+        V::Bool(false) => Cow::Borrowed("False"),
+        _ => return Err(Fallback),
+    })
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// statement._canonical, plus the checks `datetime.fromisoformat` makes on that layout: the
+/// raw text IS the statement timestamp. False sends the time to the Python function.
+pub fn canonical_time(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    if b.len() != 32
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+        || !(b[26] == b'+' || b[26] == b'-')
+        || b[29] != b':'
+    {
+        return false;
+    }
+    let digits = [
+        0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25, 27, 28, 30, 31,
+    ];
+    if !digits.iter().all(|&i| b[i].is_ascii_digit()) {
+        return false;
+    }
+    let num = |from: usize, to: usize| -> u32 {
+        b[from..to]
+            .iter()
+            .fold(0, |n, d| n * 10 + u32::from(d - b'0'))
+    };
+    let (year, month, day) = (num(0, 4), num(5, 7), num(8, 10));
+    let valid = year >= 1
+        && (1..=12).contains(&month)
+        && day >= 1
+        && day <= days_in_month(year, month)
+        && num(11, 13) < 24
+        && num(14, 16) < 60
+        && num(17, 19) < 60
+        && num(27, 29) < 24
+        && num(30, 32) < 60;
+    valid && &raw[20..26] != "000000" && &raw[26..] != "-00:00"
+}
+
+/// `urllib.parse.quote(text, safe="")`.
+fn quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{:02X}", byte));
+        }
+    }
+    out
+}
+
+const CACHE_LIMIT: usize = 100_000;
+
+/// Builds statements for one site; pure apart from its caches (statement.py's Builder).
+pub struct Builder {
+    pub root: String,
+    pub version: String,
+    /// transformer.py's `_check`: check_object for every statement, repair for NEEDS_REPAIR.
+    pub check: bool,
+    hooks: PyHooks,
+    actors: HashMap<String, Rc<Actor>>,
+    namespaces: HashMap<String, [u8; 16]>,
+    courses: HashMap<String, Rc<[u8]>>,
+    parents: HashMap<String, Rc<[u8]>>,
+    objects: HashMap<String, Rc<[u8]>>,
+    iris: HashMap<String, bool>,
+    last_time: (String, String),
+}
+
+/// The events whose statements can need a repair (repair.py's NEEDS_REPAIR).
+pub fn needs_repair(name: &str) -> bool {
+    matches!(
+        name,
+        "problem_check"
+            | "edx.grades.problem.submitted"
+            | "edx.grades.subsection.grade_calculated"
+            | "edx.grades.course.grade_calculated"
+    ) || (name.starts_with("edx.special_exam.")
+        && matches!(
+            &name["edx.special_exam.".len()..],
+            "timed.attempt.created"
+                | "timed.attempt.submitted"
+                | "practice.attempt.created"
+                | "practice.attempt.submitted"
+                | "proctored.attempt.created"
+                | "proctored.attempt.submitted"
+        ))
+}
+
+impl Builder {
+    pub fn new(root: String, version: String, check: bool, hooks: PyHooks) -> Self {
+        Builder {
+            root,
+            version,
+            check,
+            hooks,
+            actors: HashMap::new(),
+            namespaces: HashMap::new(),
+            courses: HashMap::new(),
+            parents: HashMap::new(),
+            objects: HashMap::new(),
+            iris: HashMap::new(),
+            last_time: (String::new(), String::new()),
+        }
+    }
+
+    // -- identifiers ---------------------------------------------------------------------
+
+    /// `<root>/<kind>/<id>` (id as Python's str()), None without an id.
+    pub fn iri(&self, kind: &str, object_id: Option<&V<'_>>) -> Res<Option<String>> {
+        match object_id {
+            None | Some(V::Null) => Ok(None),
+            Some(value) => Ok(Some(format!("{}/{}/{}", self.root, kind, py_str(value)?))),
+        }
+    }
+
+    /// `<root>/<kind>/<id>` for an id already a string.
+    pub fn iri_str(&self, kind: &str, object_id: &str) -> String {
+        format!("{}/{}/{}", self.root, kind, object_id)
+    }
+
+    fn namespace(&mut self, key: &str) -> [u8; 16] {
+        if let Some(found) = self.namespaces.get(key) {
+            return *found;
+        }
+        if self.namespaces.len() > CACHE_LIMIT {
+            self.namespaces.clear();
+        }
+        let namespace = uuid5(&ID_BASE, key.as_bytes());
+        self.namespaces.insert(key.to_owned(), namespace);
+        namespace
+    }
+
+    /// ERB's deterministic id: uuid5(uuid5(base, verb json[-child]), actor text-raw time).
+    pub fn statement_id(
+        &mut self,
+        verb: &Verb,
+        actor_text: &str,
+        raw_time: &str,
+        child_id: Option<&str>,
+    ) -> [u8; 16] {
+        // json.dumps(verb): the vocabulary's IRIs and names need no escaping
+        let mut key = format!(
+            "{{\"id\": \"{}\", \"display\": {{\"en\": \"{}\"}}}}",
+            verb.iri, verb.display
+        );
+        if let Some(child) = child_id {
+            key.push('-');
+            key.push_str(child);
+        }
+        let namespace = self.namespace(&key);
+        let mut name = Vec::with_capacity(actor_text.len() + raw_time.len() + 1);
+        name.extend_from_slice(actor_text.as_bytes());
+        name.push(b'-');
+        name.extend_from_slice(raw_time.as_bytes());
+        uuid5(&namespace, &name)
+    }
+
+    // -- actor, time ---------------------------------------------------------------------
+
+    /// The event's user as statement.py's user_key (ints and strings only; else Fallback).
+    pub fn user_key(event: &Event<'_>) -> Res<String> {
+        let data = event.raw.get("data").and_then(V::as_obj);
+        let mut value: Option<&V<'_>> = None;
+        if let Some(data) = data {
+            value = match data.get("user_id") {
+                Some(v) if v.truthy() => Some(v),
+                _ => data.get("username"),
+            };
+        }
+        if !value.map_or(false, V::truthy) {
+            value = match event.get("user_id") {
+                Some(v) if v.truthy() => Some(v),
+                _ => event.get("username"),
+            };
+        }
+        match value {
+            Some(V::Int(i)) if *i != 0 => Ok(i.to_string()),
+            Some(V::UInt(u)) => Ok(u.to_string()),
+            Some(V::Str(text)) if !text.is_empty() => Ok(text.to_string()),
+            _ => Err(Fallback),
+        }
+    }
+
+    /// The actor of the event's user, from the Python Actors (cached per user).
+    pub fn actor(&mut self, event: &Event<'_>) -> Res<Rc<Actor>> {
+        let key = Self::user_key(event)?;
+        if let Some(found) = self.actors.get(&key) {
+            return Ok(found.clone());
+        }
+        let actor = Python::with_gil(|py| -> PyResult<Option<Actor>> {
+            let pair = self.hooks.actor.call1(py, (key.as_str(),))?;
+            let pair: &PyTuple = pair.as_ref(py).downcast()?;
+            let actor = pair.get_item(0)?;
+            let text: String = pair.get_item(1)?.extract()?;
+            let json: &PyBytes = self.hooks.dumps.as_ref(py).call1((actor,))?.downcast()?;
+            let dict: &PyDict = actor.downcast()?;
+            let name = match dict.get_item("account") {
+                Some(account) => match account.downcast::<PyDict>()?.get_item("name") {
+                    Some(name) => name.downcast::<PyString>()?.to_str()?.to_owned(),
+                    None => return Ok(None),
+                },
+                None => return Ok(None),
+            };
+            Ok(Some(Actor {
+                json: json.as_bytes().to_vec(),
+                text,
+                name,
+            }))
+        })
+        .map_err(|_| Fallback)?
+        .ok_or(Fallback)?;
+        if self.actors.len() >= 500_000 {
+            self.actors.clear();
+        }
+        let actor = Rc::new(actor);
+        self.actors.insert(key, actor.clone());
+        Ok(actor)
+    }
+
+    /// The event's time as logged (statement.py's raw_time).
+    pub fn raw_time<'e>(event: &Event<'e>) -> Res<&'e str> {
+        if let Some(V::Str(text)) = event.raw.get("timestamp") {
+            if !text.is_empty() {
+                return Ok(text);
+            }
+        }
+        let value = match event.get("timestamp") {
+            Some(v) if v.truthy() => Some(v),
+            _ => event.get("time"),
+        };
+        value.and_then(V::as_str).ok_or(Fallback)
+    }
+
+    /// The statement timestamp (normalise_timestamp); Fallback when not ISO 8601.
+    pub fn timestamp(&mut self, raw: &str) -> Res<String> {
+        if self.last_time.0 == raw {
+            return Ok(self.last_time.1.clone());
+        }
+        let timestamp = if canonical_time(raw) {
+            raw.to_owned()
+        } else {
+            Python::with_gil(|py| -> PyResult<String> {
+                self.hooks
+                    .normalise_timestamp
+                    .call1(py, (raw,))?
+                    .extract(py)
+            })
+            .map_err(|_| Fallback)?
+        };
+        if timestamp.is_empty() {
+            return Err(Fallback);
+        }
+        self.last_time = (raw.to_owned(), timestamp.clone());
+        Ok(timestamp)
+    }
+
+    // -- courses -------------------------------------------------------------------------
+
+    /// The CourseNames source, called as the Python code calls it (not cached).
+    pub fn course_names(&self, course_id: &str) -> Res<Option<String>> {
+        Python::with_gil(|py| -> PyResult<Option<String>> {
+            self.hooks.course_names.call1(py, (course_id,))?.extract(py)
+        })
+        .map_err(|_| Fallback)
+    }
+
+    /// The course as an activity (context parent), JSON, cached per language and course.
+    pub fn course_activity(&mut self, course_id: &str, language: &str) -> Res<Rc<[u8]>> {
+        let key = format!("{} {}", language, course_id);
+        if let Some(found) = self.courses.get(&key) {
+            return Ok(found.clone());
+        }
+        let name = self.course_names(course_id)?;
+        let mut out = Vec::with_capacity(128);
+        out.extend_from_slice(b"{\"id\":");
+        write_str(&mut out, &self.iri_str("course", course_id));
+        out.extend_from_slice(b",\"objectType\":\"Activity\",\"definition\":{\"type\":");
+        write_str(&mut out, v::COURSE);
+        if let Some(name) = name {
+            out.extend_from_slice(b",\"name\":{");
+            write_str(&mut out, language);
+            out.push(b':');
+            write_str(&mut out, &name);
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"}}");
+        if self.courses.len() > CACHE_LIMIT {
+            self.courses.clear();
+        }
+        let activity: Rc<[u8]> = out.into();
+        self.courses.insert(key, activity.clone());
+        Ok(activity)
+    }
+
+    /// contextActivities `{"parent": [course]}` when the event names a course, JSON.
+    pub fn course_parent(&mut self, event: &Event<'_>) -> Res<Option<Rc<[u8]>>> {
+        let course_id = match event.get("context.course_id") {
+            None => return Ok(None),
+            Some(value) => py_str(value)?,
+        };
+        if let Some(found) = self.parents.get(course_id.as_ref()) {
+            return Ok(Some(found.clone()));
+        }
+        let activity = self.course_activity(&course_id, "en-US")?;
+        let mut out = Vec::with_capacity(activity.len() + 12);
+        out.extend_from_slice(b"{\"parent\":[");
+        out.extend_from_slice(&activity);
+        out.extend_from_slice(b"]}");
+        if self.parents.len() > CACHE_LIMIT {
+            self.parents.clear();
+            self.courses.clear();
+        }
+        let parent: Rc<[u8]> = out.into();
+        self.parents.insert(course_id.into_owned(), parent.clone());
+        Ok(Some(parent))
+    }
+
+    // -- shared parts --------------------------------------------------------------------
+
+    /// A statement object kept by [`share_object`](Self::share_object) (as `J::Raw`).
+    pub fn shared_object(&self, key: &str) -> Option<J<'static>> {
+        self.objects.get(key).map(|bytes| J::Raw(bytes.clone()))
+    }
+
+    /// Prune and serialise `obj`, keep it under `key` (whose ids alone determine it).
+    pub fn share_object(&mut self, key: String, obj: &J<'_>) -> Res<J<'static>> {
+        let mut out = Vec::with_capacity(128);
+        write_j(&mut out, obj, true)?;
+        if self.objects.len() > CACHE_LIMIT {
+            self.objects.clear();
+        }
+        let bytes: Rc<[u8]> = out.into();
+        self.objects.insert(key, bytes.clone());
+        Ok(J::Raw(bytes))
+    }
+
+    // -- the statement -------------------------------------------------------------------
+
+    fn is_iri(&mut self, text: &str) -> Res<bool> {
+        if let Some(known) = self.iris.get(text) {
+            return Ok(*known);
+        }
+        let known = Python::with_gil(|py| -> PyResult<bool> {
+            self.hooks.is_iri.call1(py, (text,))?.extract(py)
+        })
+        .map_err(|_| Fallback)?;
+        if self.iris.len() > 200_000 {
+            self.iris.clear();
+        }
+        self.iris.insert(text.to_owned(), known);
+        Ok(known)
+    }
+
+    /// repair.check_object: the object's id must be an absolute IRI.
+    fn check_object(&mut self, obj: &J<'_>) -> Res<()> {
+        let id = obj.get("id").ok_or(Fallback)?;
+        let text = match &id {
+            J::Str(text) => text.as_ref(),
+            J::In(V::Str(text)) => text.as_ref(),
+            _ => return Err(Fallback),
+        };
+        if self.is_iri(text)? {
+            Ok(())
+        } else {
+            Err(Fallback)
+        }
+    }
+
+    /// One statement (statement.py's Builder.statement), checked and repaired as the
+    /// transformer does, written to JSON.
+    pub fn statement<'a>(
+        &mut self,
+        event: &Event<'a>,
+        verb: &Verb,
+        mut obj: J<'a>,
+        opts: Opts<'a>,
+    ) -> Res<Stmt> {
+        let Opts {
+            mut result,
+            context_activities,
+            extensions,
+            parent_statement,
+            child_id,
+        } = opts;
+        let actor = self.actor(event)?;
+        let raw_time = Self::raw_time(event)?;
+        let timestamp = self.timestamp(raw_time)?;
+        let mut context_ext: Vec<(&str, J<'a>)> = vec![(
+            v::EXT_TRANSFORMER_VERSION,
+            J::Str(Cow::Owned(self.version.clone())),
+        )];
+        if let Some(session) = event.get("session") {
+            context_ext.push((v::EXT_SESSION_ID, J::In(session)));
+        }
+        for (key, value) in extensions {
+            if value.is_null() {
+                continue;
+            }
+            match context_ext.iter_mut().find(|(k, _)| *k == key) {
+                Some(slot) => slot.1 = value,
+                None => context_ext.push((key, value)),
+            }
+        }
+        let mut custom = None;
+        let parent = match context_activities {
+            Activities::Course => self.course_parent(event)?,
+            Activities::Nothing => None,
+            Activities::Custom(kinds) => {
+                custom = Some(kinds);
+                None
+            }
+        };
+        let id = self.statement_id(verb, &actor.text, raw_time, child_id.as_deref());
+        if self.check {
+            self.check_object(&obj)?;
+            if needs_repair(event.name) {
+                repair_activity(&mut obj);
+                if let Some(kinds) = custom.as_mut() {
+                    for (_, members) in kinds.iter_mut() {
+                        for member in members.iter_mut().flatten() {
+                            repair_activity(member);
+                            repair_exam_attempt(member, &self.root)?;
+                        }
+                    }
+                }
+                if let Some(result) = result.as_mut() {
+                    repair_score(result)?;
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(1024);
+        out.extend_from_slice(b"{\"id\":\"");
+        out.extend_from_slice(crate::builder::uuid_text(&id).as_bytes());
+        out.extend_from_slice(b"\",\"actor\":");
+        out.extend_from_slice(&actor.json);
+        out.extend_from_slice(b",\"verb\":{\"id\":");
+        write_str(&mut out, verb.iri);
+        out.extend_from_slice(b",\"display\":{\"en\":");
+        write_str(&mut out, verb.display);
+        out.extend_from_slice(b"}},\"object\":");
+        write_j(&mut out, &obj, true)?;
+        out.extend_from_slice(b",\"timestamp\":");
+        write_str(&mut out, &timestamp);
+        out.extend_from_slice(b",\"context\":{\"extensions\":{");
+        for (i, (key, value)) in context_ext.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(&mut out, key);
+            out.push(b':');
+            write_j(&mut out, value, false)?;
+        }
+        out.push(b'}');
+        if let Some(parent) = parent {
+            out.extend_from_slice(b",\"contextActivities\":");
+            out.extend_from_slice(&parent);
+        } else if let Some(kinds) = custom {
+            out.extend_from_slice(b",\"contextActivities\":{");
+            let mut first = true;
+            for (kind, members) in kinds.iter() {
+                let Some(members) = members else { continue };
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                write_str(&mut out, kind);
+                out.extend_from_slice(b":[");
+                for (i, member) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_j(&mut out, member, true)?;
+                }
+                out.push(b']');
+            }
+            out.push(b'}');
+        }
+        if let Some(parent_id) = parent_statement {
+            out.extend_from_slice(b",\"statement\":{\"id\":");
+            write_str(&mut out, &parent_id);
+            out.extend_from_slice(b",\"objectType\":\"StatementRef\"}");
+        }
+        out.extend_from_slice(b"},\"version\":\"1.0.3\"");
+        if let Some(result) = result {
+            out.extend_from_slice(b",\"result\":");
+            write_j(&mut out, &result, true)?;
+        }
+        out.push(b'}');
+        Ok(Stmt {
+            id,
+            json: out,
+            actor,
+        })
+    }
+}
+
+/// An input object as an output object (so that a member can be replaced).
+fn own<'a>(value: &mut J<'a>) {
+    if let J::In(V::Obj(members)) = value {
+        let members = members
+            .iter()
+            .map(|(k, v)| (Cow::Borrowed(k), J::In(v)))
+            .collect();
+        *value = J::Obj(members);
+    }
+}
+
+/// repair._activity: `objectType: "GroupActivity"` becomes "Activity".
+fn repair_activity(activity: &mut J<'_>) {
+    let group = matches!(
+        activity.get("objectType"),
+        Some(J::Str(ref t)) if t == "GroupActivity"
+    ) || matches!(activity.get("objectType"), Some(J::In(V::Str(ref t))) if t == "GroupActivity");
+    if group {
+        own(activity);
+        activity.set("objectType", J::Str(Cow::Borrowed("Activity")));
+    }
+}
+
+fn j_str<'x>(value: &'x J<'_>) -> Option<&'x str> {
+    match value {
+        J::Str(text) => Some(text),
+        J::In(V::Str(text)) => Some(text),
+        _ => None,
+    }
+}
+
+/// repair: an exam attempt activity named by its bare code gets `<root>/exam_attempt/<code>`.
+fn repair_exam_attempt(activity: &mut J<'_>, root: &str) -> Res<()> {
+    let definition = match activity.get("definition") {
+        Some(d) if !d.is_null() => d,
+        _ => return Ok(()),
+    };
+    let is_attempt =
+        matches!(definition.get("type"), Some(ref t) if j_str(t) == Some(v::EXAM_ATTEMPT));
+    if !is_attempt {
+        return Ok(());
+    }
+    let code: String = match activity.get("id") {
+        None => "None".to_owned(),
+        Some(J::Null) | Some(J::In(V::Null)) => "None".to_owned(),
+        Some(J::Int(i)) => i.to_string(),
+        Some(J::In(value)) => py_str(value)?.into_owned(),
+        Some(ref other) => j_str(other).ok_or(Fallback)?.to_owned(),
+    };
+    if !code.contains(':') {
+        own(activity);
+        activity.set(
+            "id",
+            J::Str(Cow::Owned(format!(
+                "{}/exam_attempt/{}",
+                root,
+                quote(&code)
+            ))),
+        );
+    }
+    Ok(())
+}
+
+fn j_number(value: &J<'_>) -> Option<f64> {
+    match value {
+        J::Int(i) | J::In(V::Int(i)) => Some(*i as f64),
+        J::Float(f) | J::In(V::Float(f)) => Some(*f),
+        _ => None,
+    }
+}
+
+/// repair: `score.max <= score.min` loses `max` (the pruned score: null members are absent).
+fn repair_score(result: &mut J<'_>) -> Res<()> {
+    own(result);
+    let J::Obj(members) = result else {
+        return Ok(());
+    };
+    let Some((_, score)) = members.iter_mut().find(|(k, _)| k == "score") else {
+        return Ok(());
+    };
+    if score.is_null() {
+        return Ok(());
+    }
+    let (max, min) = match (score.get("max"), score.get("min")) {
+        (Some(max), Some(min)) if !max.is_null() && !min.is_null() => (max, min),
+        _ => return Ok(()),
+    };
+    let (max, min) = (
+        j_number(&max).ok_or(Fallback)?,
+        j_number(&min).ok_or(Fallback)?,
+    );
+    if max <= min {
+        own(score);
+        if let J::Obj(fields) = score {
+            fields.retain(|(k, _)| k != "max");
+        }
+    }
+    Ok(())
+}

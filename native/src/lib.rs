@@ -1,0 +1,176 @@
+//! aspects.transform._fast: a tracking-log line -> its xAPI statements as JSON bytes,
+//! byte-identical to `orjson.dumps(s)` for each statement the Python transformer gives for
+//! `Transformer.transform(parse_line(line))`, or "not handled" (None) for anything this code
+//! does not cover or doubts: the caller then runs the Python path, which gives the exact output
+//! or error. See native/README.md (the API for family code) and docs/transform.md.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use std::collections::HashSet;
+
+pub mod builder;
+pub mod event;
+pub mod families;
+pub mod json;
+pub mod line;
+pub mod out;
+pub mod vocab;
+
+/// "Not handled": the Python transformer decides (its output, or its error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fallback;
+
+/// A result whose error is "not handled".
+pub type Res<T> = Result<T, Fallback>;
+
+use builder::{Builder, PyHooks, Stmt};
+
+/// What became of one line.
+pub enum Outcome {
+    /// An accepted event: its statements (possibly none).
+    Statements(Vec<Stmt>),
+    /// The event's name is not transformed (skipped by name).
+    Skipped(String),
+    /// Use the Python path.
+    NotHandled,
+}
+
+/// The native transformer of one site (made by aspects.transform.fast.open_fast).
+#[pyclass(unsendable, module = "aspects.transform._fast")]
+pub struct FastTransformer {
+    builder: Builder,
+    enabled: HashSet<String>,
+}
+
+impl FastTransformer {
+    /// One line -> its outcome (panics count as "not handled").
+    pub fn run(&mut self, line: &[u8]) -> Outcome {
+        let builder = &mut self.builder;
+        let enabled = &self.enabled;
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_line(builder, enabled, line)
+        }))
+        .unwrap_or(Outcome::NotHandled)
+    }
+}
+
+fn run_line(builder: &mut Builder, enabled: &HashSet<String>, line: &[u8]) -> Outcome {
+    let Some((top, owned)) = line::read(line) else {
+        return Outcome::NotHandled;
+    };
+    let Some(raw) = line::shape(top, owned.as_deref()) else {
+        return Outcome::NotHandled;
+    };
+    let Some(name) = line::event_name(&raw) else {
+        return Outcome::NotHandled;
+    };
+    if !enabled.contains(name) {
+        return Outcome::Skipped(name.to_owned());
+    }
+    let Some(family) = families::lookup(name) else {
+        return Outcome::NotHandled;
+    };
+    let event = event::Event::new(&raw, name);
+    match family(builder, &event) {
+        Ok(statements) => Outcome::Statements(statements),
+        Err(Fallback) => Outcome::NotHandled,
+    }
+}
+
+#[pymethods]
+impl FastTransformer {
+    /// root: the LMS root URL (no trailing slash); version: the transformer-version value;
+    /// enabled: the names the Python transformer accepts; check: repair/check_object on (not
+    /// erb_strict); actor: `Actors.actor`; course_names: the CourseNames source;
+    /// normalise_timestamp, is_iri: the Python functions; dumps: `orjson.dumps`.
+    #[new]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        root: String,
+        version: String,
+        enabled: Vec<String>,
+        check: bool,
+        actor: PyObject,
+        course_names: PyObject,
+        normalise_timestamp: PyObject,
+        is_iri: PyObject,
+        dumps: PyObject,
+    ) -> Self {
+        let hooks = PyHooks {
+            actor,
+            course_names,
+            normalise_timestamp,
+            is_iri,
+            dumps,
+        };
+        FastTransformer {
+            builder: Builder::new(root, version, check, hooks),
+            enabled: enabled.into_iter().collect(),
+        }
+    }
+
+    /// Each statement as (UUID bytes, JSON bytes, actor name); a str = skipped by that name;
+    /// None = not handled.
+    fn rows(&mut self, py: Python<'_>, line: &[u8]) -> PyObject {
+        match self.run(line) {
+            Outcome::Statements(statements) => {
+                let items = statements.iter().map(|s| {
+                    PyTuple::new(
+                        py,
+                        &[
+                            PyBytes::new(py, &s.id).to_object(py),
+                            PyBytes::new(py, &s.json).to_object(py),
+                            PyString::new(py, &s.actor.name).to_object(py),
+                        ],
+                    )
+                });
+                PyList::new(py, items).to_object(py)
+            }
+            Outcome::Skipped(name) => name.to_object(py),
+            Outcome::NotHandled => py.None(),
+        }
+    }
+
+    /// Each statement's JSON bytes; a str = skipped by that name; None = not handled.
+    fn statements(&mut self, py: Python<'_>, line: &[u8]) -> PyObject {
+        match self.run(line) {
+            Outcome::Statements(statements) => {
+                PyList::new(py, statements.iter().map(|s| PyBytes::new(py, &s.json))).to_object(py)
+            }
+            Outcome::Skipped(name) => name.to_object(py),
+            Outcome::NotHandled => py.None(),
+        }
+    }
+}
+
+/// Test hook: parse a JSON document as the transformer reads input and write it back as the
+/// statement writer does (`prune`: statement.prune's rule); None when the parse fails.
+#[pyfunction]
+fn roundtrip(py: Python<'_>, text: &[u8], prune: bool) -> PyObject {
+    match json::parse(text) {
+        Some(value) => {
+            let mut out = Vec::new();
+            out::write_v(&mut out, &value, prune);
+            PyBytes::new(py, &out).to_object(py)
+        }
+        None => py.None(),
+    }
+}
+
+/// Test hook: `json.dumps(value)` of a parsed document as the problem family writes it.
+#[pyfunction]
+fn py_dumps(py: Python<'_>, text: &[u8]) -> PyObject {
+    let mut out = String::new();
+    match json::parse(text).map(|v| out::write_py_json(&mut out, &v)) {
+        Some(Ok(())) => out.to_object(py),
+        _ => py.None(),
+    }
+}
+
+#[pymodule]
+fn _fast(_py: Python<'_>, module: &PyModule) -> PyResult<()> {
+    module.add_class::<FastTransformer>()?;
+    module.add_function(wrap_pyfunction!(roundtrip, module)?)?;
+    module.add_function(wrap_pyfunction!(py_dumps, module)?)?;
+    Ok(())
+}
