@@ -13,6 +13,10 @@ Each run is a fresh process; the compiled build (``make compile``) and the sourc
 events/s per run (wall and CPU time), the medians per build, their ratio, statements/s, peak
 RSS and the load average.
 
+The build ``fast`` is the native (Rust) transformer (``aspects.transform.fast``, built by
+``make compile``): each line goes to it as bytes and comes back as the statements' JSON; the
+lines it does not handle take the compiled Python path. It prints the share handled natively.
+
 Old against new, back to back: ``--baseline DIR`` adds the build ``baseline``, the compiled
 package under ``DIR`` (the ``src`` directory of another checkout, e.g. ``git worktree add
 /tmp/old <commit> && make -C /tmp/old compile``, or a copy of ``src`` taken before a change),
@@ -95,12 +99,48 @@ def run_once(lines: list[bytes], events: int) -> tuple[float, float, int]:
     return time.perf_counter() - started, time.process_time() - cpu_started, written
 
 
+def run_once_fast(lines: list[bytes], events: int) -> tuple[float, float, int, float]:
+    """Like run_once through the native transformer (Python for what it does not handle)."""
+    from aspects.transform.fast import open_fast
+
+    settings = TransformSettings()
+    names = StaticCourseNames({}, default="Demonstration Course")
+    transformer = Transformer(settings, secret="benchmark-secret", course_names=names)
+    fast = open_fast(settings, secret="benchmark-secret", course_names=names)
+    if fast is None:
+        raise SystemExit("fast: the native transformer is not available (make compile)")
+    written = handled = 0
+    size = len(lines)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    for i in range(events):
+        line = lines[i % size]
+        answer = fast.statements(line)
+        if answer is None:
+            try:
+                for statement in transformer.transform(parse_line(line)):
+                    orjson.dumps(statement)
+                    written += 1
+            except MalformedEvent:
+                pass
+        elif type(answer) is list:
+            handled += 1
+            written += len(answer)
+        else:
+            handled += 1
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return elapsed, cpu, written, handled / events
+
+
 def child(args: argparse.Namespace) -> None:
     """One timed run in this process, with whichever build it imported; a JSON line out."""
     from aspects.transform.native import build_info
 
     lines = pool(50_000, args.users)
-    elapsed, cpu, written = run_once(lines, args.events)
+    native_share = 0.0
+    if args.fast:
+        elapsed, cpu, written, native_share = run_once_fast(lines, args.events)
+    else:
+        elapsed, cpu, written = run_once(lines, args.events)
     info = build_info()
     import aspects
 
@@ -111,6 +151,7 @@ def child(args: argparse.Namespace) -> None:
         "wall": elapsed,
         "cpu": cpu,
         "written": written,
+        "native_share": native_share,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     print(json.dumps(result))
@@ -122,6 +163,8 @@ def spawn(args: argparse.Namespace, build: str) -> dict[str, Any]:
         env["PYTHONPATH"] = str(args.baseline)  # its aspects package comes first
     command = [sys.executable, __file__, "--child", "--events", str(args.events)]
     command += ["--users", str(args.users)]
+    if build == "fast":
+        command.append("--fast")
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
     return result
@@ -135,7 +178,10 @@ def main() -> None:
     parser.add_argument(
         "--builds",
         default="compiled,python",
-        help="builds to compare, interleaved run by run: compiled (make compile), python",
+        help=(
+            "builds to compare, interleaved run by run: compiled (make compile), python, "
+            "fast (the native transformer, compiled Python for the rest)"
+        ),
     )
     parser.add_argument(
         "--baseline",
@@ -143,6 +189,7 @@ def main() -> None:
         help="src directory of another (compiled) checkout: the build 'baseline'",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--fast", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -162,7 +209,7 @@ def main() -> None:
     for run in range(args.runs):
         for build in builds:
             r = spawn(args, build)
-            if build in ("compiled", "baseline") and r["build"] != "compiled":
+            if build in ("compiled", "baseline", "fast") and r["build"] != "compiled":
                 raise SystemExit(f"{build}: the compiled build is not in use ({r['build']})")
             if build == "baseline" and not r["package"].startswith(str(args.baseline.resolve())):
                 raise SystemExit(f"baseline: aspects came from {r['package']}")
@@ -175,6 +222,7 @@ def main() -> None:
                 f"{r['written'] / r['cpu']:,.0f} statements/s CPU "
                 f"({r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU), peak RSS "
                 f"{r['peak_rss_mb']:,.0f} MB, load {os.getloadavg()[0]:.1f} [{r['build']}]"
+                + (f", {r['native_share']:.1%} of lines native" if build == "fast" else "")
             )
     # Machine yardstick: only parsing and re-serialising each line with orjson.
     # On a shared machine compare events/s with this, not only with the absolute target.
@@ -194,6 +242,9 @@ def main() -> None:
     if "compiled" in builds and "python" in builds:
         gain = statistics.median(cpu_rates["compiled"]) / statistics.median(cpu_rates["python"])
         print(f"compiled / python (CPU time medians): {gain:.2f}x")
+    if "compiled" in builds and "fast" in builds:
+        gain = statistics.median(cpu_rates["fast"]) / statistics.median(cpu_rates["compiled"])
+        print(f"fast / compiled (CPU time medians): {gain:.2f}x")
     if "compiled" in builds and "baseline" in builds:
         gain = statistics.median(cpu_rates["compiled"]) / statistics.median(cpu_rates["baseline"])
         print(f"compiled / baseline (CPU time medians): {gain:.2f}x")

@@ -14,6 +14,7 @@ pub mod families;
 pub mod json;
 pub mod line;
 pub mod out;
+pub mod units;
 pub mod vocab;
 
 /// "Not handled": the Python transformer decides (its output, or its error).
@@ -167,10 +168,21 @@ fn py_dumps(py: Python<'_>, text: &[u8]) -> PyObject {
     }
 }
 
+/// Test hook: (`round(x, 3)`, `round(x, 6)`, `iso_duration(x)` or None).
+#[pyfunction]
+fn value_formats(x: f64) -> (f64, f64, Option<String>) {
+    (
+        units::py_round(x, 3),
+        units::py_round(x, 6),
+        units::iso_duration(x).ok(),
+    )
+}
+
 #[pymodule]
 fn _fast(_py: Python<'_>, module: &PyModule) -> PyResult<()> {
     module.add_class::<FastTransformer>()?;
     module.add_function(wrap_pyfunction!(roundtrip, module)?)?;
     module.add_function(wrap_pyfunction!(py_dumps, module)?)?;
+    module.add_function(wrap_pyfunction!(value_formats, module)?)?;
     Ok(())
 }

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import random
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +39,7 @@ from aspects.transform import (
     parse_line,
 )
 from aspects.transform.fast import FastTransformer, native_state, open_fast, sources_digest
+from aspects.transform.native import PURE_ENV
 from aspects.transform.settings import TransformSettings
 from aspects.transform.xapi import registry
 from tests.transform.conftest import (
@@ -45,6 +49,7 @@ from tests.transform.conftest import (
     everyone_is_the_fixture_user,
     load_json,
 )
+from tests.transform.test_cli import log_text
 from tests.transform.test_logline import PREFIX, as_logged
 
 # Families whose fixtures the native transformer must handle (extend when a family is ported).
@@ -333,6 +338,35 @@ def test_random_variations(strict: bool) -> None:
     assert outcomes.get("python", 0) > 100, outcomes
 
 
+def cli_run(
+    args: list[str], tmp_path: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    environ = {**os.environ, "ASPECTS_DATA_DIR": str(tmp_path / "var"), **(env or {})}
+    environ.pop("ASPECTS_CONFIG", None)
+    code = "from aspects.cli import main; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, "transform", *args],
+        capture_output=True,
+        env=environ,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_cli_output_and_summary_are_those_of_the_python_path(tmp_path: Path) -> None:
+    """aspects transform: same stdout bytes and summary with the native module or without."""
+    log = tmp_path / "tracking.log"
+    log.write_text(log_text() + "".join(line.decode() + "\n" for line in _variations(5, 300)))
+    native = cli_run([str(log)], tmp_path)
+    python = cli_run([str(log)], tmp_path, env={PURE_ENV: "1"})
+    assert native.returncode == python.returncode == 0, native.stderr
+    assert native.stdout == python.stdout
+    assert native.stderr == python.stderr
+    assert native.stdout.count(b"\n") > 100
+    info = cli_run(["--build-info"], tmp_path)
+    assert json.loads(info.stdout)["native"] == STATE
+
+
 # -- the writer ----------------------------------------------------------------------------
 
 
@@ -376,6 +410,26 @@ def test_writer_is_orjson() -> None:
     assert _fast.roundtrip(b'{"a":1,"b":2,"a":3}', False) == b'{"a":3,"b":2}'
     for bad in (b'["\\ud800"]', b"[1e400]", b"[NaN]", b"{", b"[1] x"):
         assert _fast.roundtrip(bad, False) is None
+
+
+def test_value_formats_are_pythons() -> None:
+    """round(x, 3), round(x, 6) and statement.iso_duration, bit for bit (None: Fallback)."""
+    from aspects.transform import _fast  # type: ignore[attr-defined]
+    from aspects.transform.statement import iso_duration
+
+    rng = random.Random(11)
+    values = [0.0625, 2.5, 0.0005, 0.1235, -0.0001, 59.9999999, 86399.9999996, 3600.0, 1e20]
+    values += [rng.randint(0, 10**6) / rng.choice([8, 16, 1000, 2**20]) for _ in range(5000)]
+    values += [rng.uniform(-1e5, 1e6) for _ in range(5000)]
+    for x in values:
+        r3, r6, duration = _fast.value_formats(x)
+        assert (r3, math.copysign(1, r3), r6) == (
+            round(x, 3),
+            math.copysign(1, round(x, 3)),
+            round(x, 6),
+        )
+        if duration is not None:
+            assert duration == iso_duration(x), x
 
 
 def test_a_stale_build_is_refused(tmp_path: Path) -> None:

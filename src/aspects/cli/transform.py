@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 import click
 import orjson
@@ -17,13 +17,15 @@ from aspects.transform import (
     load_external_ids,
     no_course_names,
 )
-from aspects.transform.batch import Rejection, Summary, open_log, transform_lines
+from aspects.transform.batch import Rejection, Summary, open_log
+from aspects.transform.fast import open_fast, transform_lines_json
 
 
 def _print_build_info(ctx: click.Context) -> None:
+    from aspects.transform.fast import native_state
     from aspects.transform.native import build_info
 
-    click.echo(orjson.dumps(build_info()).decode())
+    click.echo(orjson.dumps({**build_info(), "native": native_state()}).decode())
     ctx.exit(0)
 
 
@@ -58,7 +60,10 @@ def _print_build_info(ctx: click.Context) -> None:
     is_eager=True,
     expose_value=False,
     callback=lambda ctx, _param, value: _print_build_info(ctx) if value else None,
-    help="Say which build of the transformer runs (compiled with mypyc, or the sources) and exit.",
+    help=(
+        "Say which build of the transformer runs (compiled with mypyc, or the sources; "
+        "the native module or why not) and exit."
+    ),
 )
 @click.pass_context
 def transform(
@@ -80,12 +85,16 @@ def transform(
     try:
         names_file = course_names or section.course_names_file
         ids_file = external_ids or section.external_ids_file
+        secret = settings.secret("transform", section.secret)
+        names = load_course_names(names_file) if names_file else no_course_names
+        ids = load_external_ids(ids_file) if ids_file else None
+        vocabulary: Literal["xapi", "caliper"] = "caliper" if output_format == "caliper" else "xapi"
         transformer = Transformer(
-            section,
-            secret=settings.secret("transform", section.secret),
-            course_names=load_course_names(names_file) if names_file else no_course_names,
-            external_ids=load_external_ids(ids_file) if ids_file else None,
-            vocabulary="caliper" if output_format == "caliper" else "xapi",
+            section, secret=secret, course_names=names, external_ids=ids, vocabulary=vocabulary
+        )
+        # the native transformer where it can (same output), the Python one for the rest
+        fast = open_fast(
+            section, secret=secret, course_names=names, external_ids=ids, vocabulary=vocabulary
         )
     except ConfigError as error:
         raise click.UsageError(str(error)) from None
@@ -107,10 +116,10 @@ def transform(
         for path in files or ("-",):
             try:
                 with open_log(path) as lines:
-                    for statement in transform_lines(
-                        transformer, lines, summary, source=path, on_reject=keep
+                    for statement in transform_lines_json(
+                        fast, transformer, lines, summary, source=path, on_reject=keep
                     ):
-                        out.write(orjson.dumps(statement) + b"\n")
+                        out.write(statement + b"\n")
             except OSError as error:
                 raise click.UsageError(f"cannot read {path}: {error}") from None
         out.flush()

@@ -32,18 +32,24 @@ import os
 import sys
 import sysconfig
 import warnings
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Literal, Protocol
+
+import orjson
 
 from aspects import __version__
 from aspects.compiled import PURE_ENV, forced_pure
 from aspects.errors import ConfigError
+from aspects.transform.batch import Rejection, Summary
 from aspects.transform.courses import CourseNames, no_course_names
+from aspects.transform.errors import MalformedEvent, MalformedLine
 from aspects.transform.identity import Actors, ExternalIds
+from aspects.transform.logline import parse_line
 from aspects.transform.settings import TransformSettings
-from aspects.transform.transformer import XAPI_EVENT_NAMES
+from aspects.transform.transformer import XAPI_EVENT_NAMES, Transformer, event_name
 
-__all__ = ["FastTransformer", "native_state", "open_fast", "sources_digest"]
+__all__ = ["FastTransformer", "native_state", "open_fast", "sources_digest", "transform_lines_json"]
 
 PACKAGE = Path(__file__).resolve().parent
 CRATE = PACKAGE.parents[2] / "native"
@@ -139,8 +145,6 @@ def open_fast(
                 stacklevel=2,
             )
         return None
-    import orjson
-
     from aspects.transform.statement import normalise_timestamp
     from aspects.xapi.validation import is_iri
 
@@ -159,3 +163,51 @@ def open_fast(
         orjson.dumps,
     )
     return fast
+
+
+def transform_lines_json(
+    fast: FastTransformer | None,
+    transformer: Transformer,
+    lines: Iterable[str | bytes],
+    summary: Summary,
+    *,
+    source: str = "-",
+    on_reject: Callable[[Rejection], None] | None = None,
+) -> Iterator[bytes]:
+    """:func:`aspects.transform.batch.transform_lines`, yielding each statement's JSON bytes.
+
+    The native transformer answers each line it handles; the others go through ``transformer``
+    (the same settings) exactly as transform_lines does: same statements, counts and rejections.
+    """
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue  # blank lines (e.g. a trailing newline) are not events
+        summary.events_read += 1
+        if fast is not None:
+            answer = fast.statements(line if isinstance(line, bytes) else line.encode())
+            if isinstance(answer, list):
+                summary.statements += len(answer)
+                yield from answer
+                continue
+            if isinstance(answer, str):
+                summary.skipped[answer] += 1
+                continue
+        try:
+            event = parse_line(line)
+            name = event_name(event)
+            if name is None:
+                raise MalformedLine("no event name (name or event_type)")
+            if not transformer.accepts(name):
+                summary.skipped[name] += 1
+                continue
+            statements = transformer.transform(event)
+        except (MalformedLine, MalformedEvent) as error:
+            text = line if isinstance(line, str) else line.decode("utf-8", "replace")
+            rejection = Rejection(source, number, error.reason, text.rstrip("\r\n"))
+            summary.reject(rejection)
+            if on_reject is not None:
+                on_reject(rejection)
+            continue
+        summary.statements += len(statements)
+        for statement in statements:
+            yield orjson.dumps(statement)
