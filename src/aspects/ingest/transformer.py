@@ -6,9 +6,8 @@ values with the secret already resolved) and build their own transformer from it
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 from clickhouse_connect.driver.client import Client
 
@@ -109,11 +108,7 @@ def native_rows(
 ) -> FastRows | None:
     """The native transformer's ``rows`` for these settings, or None when there is none (not
     built, stale, disabled by ``ASPECTS_PURE_PYTHON``, or settings it does not cover)."""
-    try:  # the module lands with the native build (aspects.transform.fast)
-        module: Any = importlib.import_module("aspects.transform.fast")
-    except ImportError:
-        return None
-    fast = module.open_fast(
-        settings, secret=secret, course_names=course_names, external_ids=external_ids
-    )
-    return None if fast is None else cast("FastRows", fast.rows)
+    from aspects.transform.fast import open_fast
+
+    fast = open_fast(settings, secret=secret, course_names=course_names, external_ids=external_ids)
+    return None if fast is None else fast.rows
