@@ -45,15 +45,40 @@ def create_credential(data_dir: Path) -> tuple[str, str]:
     return document["key"], document["secret"]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its threads so far (Linux /proc)."""
+def _own_cpu(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:  # the thread ended meanwhile
+            continue
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time so far of a process, its threads and its living child processes
+    (the LRS's receive workers) with theirs (Linux /proc)."""
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            total += _own_cpu(current)
+            pending += _children(current)
+        except OSError:  # a child that ended meanwhile
+            continue
+    return total
+
+
 def thread_cpu(pid: int) -> dict[str, float]:
-    """CPU seconds so far per thread name of a process (threads of one name summed): where
-    the server's time goes (event loop, worker threads, chDB's pools)."""
+    """CPU seconds so far per thread name of a process (threads of one name summed), its child
+    processes (the LRS's receive workers) as one entry: where the server's time goes (event
+    loop, worker threads, chDB's pools, the workers)."""
     totals: dict[str, float] = {}
     tick = os.sysconf("SC_CLK_TCK")
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -64,6 +89,11 @@ def thread_cpu(pid: int) -> dict[str, float]:
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat.rsplit(")", 1)[1].split()
         totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    for child in _children(pid):
+        try:
+            totals["receive-workers"] = totals.get("receive-workers", 0.0) + cpu_seconds(child)
+        except OSError:  # it ended meanwhile
+            continue
     return totals
 
 

@@ -23,9 +23,11 @@ V1 = {"X-Experience-API-Version": "1.0.3"}
 V2 = {"X-Experience-API-Version": "2.0.0"}
 
 
-def make_app(tmp_path: Path, store: Client, store_settings: StoreSettings) -> FastAPI:
+def make_app(
+    tmp_path: Path, store: Client, store_settings: StoreSettings, receive_workers: int = 0
+) -> FastAPI:
     settings = Settings(data_dir=tmp_path, store=store_settings)
-    return create_app(settings, store, make_sessionmaker(settings))
+    return create_app(settings, store, make_sessionmaker(settings), receive_workers)
 
 
 def credential(app: FastAPI, *scopes: str, name: str = "test") -> dict[str, str]:

@@ -24,10 +24,15 @@ module_store = statements_helpers.module_store
 lrs_store = statements_helpers.lrs_store
 
 
-@pytest.fixture
-def client(tmp_path: Path, lrs_store: tuple[Client, StoreSettings]) -> Iterator[TestClient]:
-    app = make_app(tmp_path, *lrs_store)
+@pytest.fixture(params=[0, 1], ids=["in-process", "receive-worker"])
+def client(
+    request: pytest.FixtureRequest, tmp_path: Path, lrs_store: tuple[Client, StoreSettings]
+) -> Iterator[TestClient]:
+    """The app reading JSON bodies in the process, then with a receive worker process
+    (``lrs.receive_workers``, what ``aspects lrs serve`` uses): every test holds for both."""
+    app = make_app(tmp_path, *lrs_store, receive_workers=request.param)
     with TestClient(app) as test_client:
+        assert (app.state.receive_pool is not None) == bool(request.param)
         test_client.headers.update({**credential(app, "all"), **V1})
         yield test_client
 

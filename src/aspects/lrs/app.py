@@ -26,6 +26,7 @@ from aspects.lrs.auth import CredentialCache
 from aspects.lrs.documents import router as documents_router
 from aspects.lrs.statements.copier import RawCopier
 from aspects.lrs.statements.prepare import format_time
+from aspects.lrs.statements.ready import ReceivePool
 from aspects.lrs.statements.routes import XAPIError
 from aspects.lrs.statements.routes import router as statements_router
 from aspects.lrs.statements.writer import StatementWriter
@@ -266,9 +267,15 @@ def exclusive_writer(settings: Settings) -> bool:
 
 
 def create_app(
-    settings: Settings, store_client: Client, sessionmaker: sessionmaker[Session]
+    settings: Settings,
+    store_client: Client,
+    sessionmaker: sessionmaker[Session],
+    receive_workers: int = 0,
 ) -> FastAPI:
-    """The LRS ASGI application over an already-migrated store and an initialised database."""
+    """The LRS ASGI application over an already-migrated store and an initialised database.
+
+    ``receive_workers`` processes read JSON statement bodies (``aspects lrs serve`` passes
+    ``lrs.receive_workers``; 0, as tests build apps, reads them in the process)."""
     # A second connection lets the writer store the LRS's own tables while the raw INSERT runs
     # (separate chDB connections of one process run in parallel; one connection serialises).
     side_client = open_client(settings.store, settings.data_dir)
@@ -294,10 +301,15 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         writer.start()
+        if receive_workers:
+            app.state.receive_pool = ReceivePool(receive_workers)
         try:
             yield
         finally:
             await writer.stop()
+            pool, app.state.receive_pool = app.state.receive_pool, None
+            if pool is not None:
+                pool.close()
 
     app = FastAPI(
         title="aspects LRS",
@@ -311,6 +323,7 @@ def create_app(
     app.state.sessionmaker = sessionmaker
     app.state.credential_cache = CredentialCache(settings.lrs.credential_cache_seconds)
     app.state.statement_writer = writer
+    app.state.receive_pool = None
     _install_error_handlers(app)
     app.include_router(statements_router, prefix=BASE)
     app.include_router(documents_router, prefix=BASE)

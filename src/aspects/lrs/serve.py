@@ -20,7 +20,7 @@ from aspects.store.client import open_migrated_client
 def build_app(settings: Settings) -> FastAPI:
     """The LRS app over the configured store (migrated to the latest schema first)."""
     client = open_migrated_client(settings.store, settings.data_dir)
-    return create_app(settings, client, make_sessionmaker(settings))
+    return create_app(settings, client, make_sessionmaker(settings), settings.lrs.receive_workers)
 
 
 def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:

@@ -77,6 +77,16 @@ class LRSSettings(BaseModel):
             "refused within this many seconds. 0: read on every request."
         ),
     )
+    receive_workers: int = Field(
+        default=2,
+        ge=0,
+        le=64,
+        description=(
+            "Processes of `aspects lrs serve` that parse, validate and prepare JSON statement "
+            "bodies beside the one process that answers requests and commits them, so that a "
+            "busy LRS uses more than one core. 0: all in that process."
+        ),
+    )
     exclusive_writer: bool | None = Field(
         default=None,
         description=(

@@ -26,6 +26,7 @@ from aspects.lrs.statements.query import (
     parse_filters,
     parse_format,
 )
+from aspects.lrs.statements.ready import Ready, ReceivePool
 from aspects.lrs.statements.receive import statements_from
 from aspects.lrs.statements.writer import Batch, Conflict, StatementWriter
 from aspects.xapi.agents import agent_keys
@@ -79,6 +80,13 @@ async def _store(
     body = await request.body()
     content_type = request.headers.get("content-type", "application/json")
     version = _version(request)
+    pool: ReceivePool | None = request.app.state.receive_pool
+    if pool is not None and content_type.split(";")[0].strip().lower() in ("application/json", ""):
+        # Parsed, validated and prepared in a worker process (aspects.lrs.statements.ready).
+        ready: list[Ready] = await pool.read(
+            body, version, principal.authority, single, statement_id
+        )
+        return await _write(request, Batch(ready, principal.authority, version))
     items, _ = statements_from(content_type, body, version, single=single)
     if statement_id is not None:
         if items[0].given_id and items[0].statement_id != statement_id.lower():
@@ -86,8 +94,12 @@ async def _store(
                 "statementId", "differs from the id of the statement in the body"
             )
         items = [with_id(items[0], statement_id)]
+    return await _write(request, Batch(items, principal.authority, version))
+
+
+async def _write(request: Request, batch: Batch) -> list[str]:
     try:
-        return await writer_of(request).write(Batch(items, principal.authority, version))
+        return await writer_of(request).write(batch)
     except Conflict as error:
         raise XAPIError(409, str(error)) from None
 

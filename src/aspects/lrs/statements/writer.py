@@ -58,6 +58,7 @@ from aspects.lrs.statements.prepare import (
     index_row,
     stored_statement,
 )
+from aspects.lrs.statements.ready import Ready
 from aspects.store.statements import actor_hash, actor_id_of, erased_hashes, forget_tombstones
 
 _MICROSECOND = timedelta(microseconds=1)
@@ -80,9 +81,10 @@ class Conflict(Exception):
 
 @dataclass(slots=True)
 class Batch:
-    """One request's statements, all stored or none."""
+    """One request's statements, all stored or none (read in the process, or by a worker:
+    :mod:`aspects.lrs.statements.ready`)."""
 
-    items: list[Incoming]
+    items: list[Incoming] | list[Ready]
     authority: dict[str, Any]
     version: str
 
@@ -364,9 +366,9 @@ class StatementWriter:
             unknown = [i for i in unknown if self._ids.may_contain(i)]
         known.update(self._existing(unknown))
         outcomes: list[list[str] | Conflict] = []
-        accepted: list[tuple[Batch, Incoming]] = []
+        accepted: list[tuple[Batch, Incoming | Ready]] = []
         for batch in batches:
-            fresh: list[Incoming] = []
+            fresh: list[Incoming | Ready] = []
             conflict: Conflict | None = None
             for item in batch.items:
                 seen = known.get(item.statement_id)
@@ -393,7 +395,7 @@ class StatementWriter:
             self._last_stored = base + _MICROSECOND * (count - 1)
         return base
 
-    def _store(self, accepted: list[tuple[Batch, Incoming]]) -> None:
+    def _store(self, accepted: list[tuple[Batch, Incoming | Ready]]) -> None:
         base = self._stamp(len(accepted))
         try:
             rows = self._rows(accepted, base)
@@ -423,7 +425,7 @@ class StatementWriter:
             with self._lock:
                 self._in_flight = None
 
-    def _rows(self, accepted: list[tuple[Batch, Incoming]], base: datetime) -> _Rows:
+    def _rows(self, accepted: list[tuple[Batch, Incoming | Ready]], base: datetime) -> _Rows:
         """The rows of the accepted statements, stamped from ``base`` on in commit order."""
         rows = _Rows(first=base, through=base + _MICROSECOND * (len(accepted) - 1))
         # Erased learners stay erased: the statements of an actor with a tombstone are
@@ -431,6 +433,18 @@ class StatementWriter:
         erased = erased_hashes(self._client, self._database)
         for position, (batch, item) in enumerate(accepted):
             stored = base + _MICROSECOND * position
+            if isinstance(item, Ready):
+                # Prepared by a worker: only ``stored`` (and ``timestamp``) to write in.
+                text, row = item.stamped(stored)
+                if erased and actor_hash(actor_id_of(text)) in erased:
+                    continue
+                rows.index.append(row)
+                rows.ids[item.statement_id] = item.content_hash
+                for activity_id, digest, definition in item.definitions:
+                    key = (activity_id, digest)
+                    if key not in self._known_definitions and key not in rows.definitions:
+                        rows.definitions[key] = [activity_id, digest, definition, base]
+                continue
             statement = stored_statement(item, stored, batch.authority, batch.version)
             if erased and actor_hash(actor_id_of(statement)) in erased:
                 continue

@@ -1,0 +1,170 @@
+"""Reading JSON statement bodies in worker processes, so that requests use both cores.
+
+One Python process serves the LRS (the embedded store admits one process, and the group-commit
+writer must be the only one stamping ``stored``), so its global interpreter lock caps it: parsing,
+validating and preparing 100 statements, then building their rows at the commit, took about half
+of the server's Python time. A :class:`ReceivePool` runs that part in ``lrs.receive_workers``
+spawned processes: a worker turns a request's body into :class:`Ready` items, each its statement's
+JSON text (``authority`` and ``version`` set) and every column of its ``lrs_statements`` row but
+``stored``. The writer only stamps them (:meth:`Ready.stamped`) and keeps every semantic it has
+for in-process items (the id check, conflicts, atomic batches, the journal, erasure).
+
+A worker runs the same functions as the in-process path (:func:`~aspects.lrs.statements.receive.
+statements_from` and :mod:`~aspects.lrs.statements.prepare`), so a request gets the same answer
+and its statements the same rows either way; only the order of the keys in the stored JSON text
+differs (``stored`` and ``timestamp`` come last). Only ``application/json`` bodies go to the
+workers: ``multipart/mixed`` ones (attachments, signatures) are read in the process as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import multiprocessing
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from aspects.lrs.collector import tune_collector
+from aspects.lrs.statements.prepare import (
+    Incoming,
+    activity_definitions,
+    format_time,
+    index_row,
+    stored_statement,
+    with_id,
+)
+from aspects.lrs.statements.receive import statements_from
+from aspects.xapi.validation import StatementInvalid
+
+# index_row is called with this instead of the commit's time: no column but ``stored_time``
+# depends on it, and the writer puts the real one there.
+_UNSTAMPED = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(slots=True)
+class Ready:
+    """A validated statement prepared in a worker, waiting for the commit to stamp ``stored``.
+
+    ``body`` is its JSON text without ``stored`` (nor ``timestamp`` when the client gave none:
+    it is the stored time then); ``columns`` the ``lrs_statements`` columns after
+    ``content_hash`` (INDEX_COLUMNS order); ``definitions`` its activity definitions as
+    (activity id, hash, JSON text)."""
+
+    statement_id: str
+    content_hash: str
+    given_id: bool
+    body: bytes
+    has_timestamp: bool
+    columns: list[Any]
+    definitions: list[tuple[str, str, str]]
+
+    @property
+    def attachments(self) -> dict[str, tuple[str, bytes]]:
+        return {}  # bodies with attachments are read in the process (module docstring)
+
+    def stamped(self, stored: datetime) -> tuple[str, list[Any]]:
+        """The statement's JSON text and its ``lrs_statements`` row, stored at ``stored``."""
+        stamp = format_time(stored).encode()
+        tail = b',"stored":"' + stamp + b'"'
+        if not self.has_timestamp:
+            tail += b',"timestamp":"' + stamp + b'"'
+        text = (self.body[:-1] + tail + b"}").decode()
+        return text, [
+            uuid.UUID(self.statement_id),
+            stored,
+            text,
+            self.content_hash,
+            *self.columns,
+        ]
+
+
+def _ready(item: Incoming, authority: dict[str, Any], version: str) -> tuple[Any, ...]:
+    """The fields of a :class:`Ready` (a plain tuple: it crosses the process boundary)."""
+    has_timestamp = "timestamp" in item.statement
+    statement = stored_statement(item, _UNSTAMPED, authority, version)
+    del statement["stored"]
+    if not has_timestamp:
+        del statement["timestamp"]
+    row = index_row(item, statement, _UNSTAMPED, "")
+    definitions = []
+    for activity_id, definition in activity_definitions(statement):
+        text = orjson.dumps(definition, option=orjson.OPT_SORT_KEYS)
+        digest = hashlib.blake2b(text, digest_size=16).hexdigest()
+        definitions.append((activity_id, digest, text.decode()))
+    return (
+        item.statement_id,
+        item.content_hash,
+        item.given_id,
+        orjson.dumps(statement),
+        has_timestamp,
+        row[4:],
+        definitions,
+    )
+
+
+def read_json_body(
+    body: bytes,
+    version: str,
+    authority: dict[str, Any],
+    single: bool,
+    statement_id: str | None,
+) -> tuple[Any, ...]:
+    """What a worker does for one request: ``("ok", [ready fields...])`` or ``("invalid", path,
+    rule)`` with the exact error of the in-process path (``routes._store``)."""
+    try:
+        items, _ = statements_from("application/json", body, version, single=single)
+        if statement_id is not None:
+            if items[0].given_id and items[0].statement_id != statement_id.lower():
+                raise StatementInvalid(
+                    "statementId", "differs from the id of the statement in the body"
+                )
+            items = [with_id(items[0], statement_id)]
+    except StatementInvalid as error:
+        return ("invalid", error.path, error.rule)
+    return ("ok", [_ready(item, authority, version) for item in items])
+
+
+def _warm() -> None:
+    """Submitted once per worker when the pool starts, so that the workers are spawned and
+    have imported this module before the first request."""
+
+
+class ReceivePool:
+    """``workers`` spawned processes reading JSON bodies (module docstring). Spawned, not
+    forked: the server process runs chDB's threads, which a fork would copy mid-flight."""
+
+    def __init__(self, workers: int) -> None:
+        self._executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            # The workers allocate as the server did (aspects.lrs.collector).
+            initializer=tune_collector,
+        )
+        for _ in range(workers):
+            self._executor.submit(_warm)
+
+    async def read(
+        self,
+        body: bytes,
+        version: str,
+        authority: dict[str, Any],
+        single: bool,
+        statement_id: str | None,
+    ) -> list[Ready]:
+        """The body's statements, ready to commit; raises :class:`StatementInvalid` as the
+        in-process path does."""
+        loop = asyncio.get_running_loop()
+        outcome = await loop.run_in_executor(
+            self._executor, read_json_body, body, version, authority, single, statement_id
+        )
+        if outcome[0] == "invalid":
+            raise StatementInvalid(outcome[1], outcome[2])
+        return [Ready(*fields) for fields in outcome[1]]
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,179 @@
+"""Bodies read by a receive worker (``aspects.lrs.statements.ready``) give the same answers and
+the same rows as the in-process path; only the key order of the stored JSON text may differ."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+
+from aspects.lrs.statements.prepare import activity_definitions, index_row, stored_statement
+from aspects.lrs.statements.ready import Ready, read_json_body
+from aspects.lrs.statements.receive import statements_from
+from aspects.xapi.validation import StatementInvalid
+from tests.lrs.statements_helpers import statement
+
+AUTHORITY = {"objectType": "Agent", "account": {"homePage": "https://lrs.example.org", "name": "k"}}
+STORED = datetime(2026, 11, 28, 1, 2, 3, 456789, tzinfo=UTC)
+ACTIVITY = {"id": "http://example.org/activities/b", "objectType": "Activity"}
+
+
+def _variety() -> list[dict[str, Any]]:
+    """Statements exercising every column of the row and every default the LRS fills in."""
+    no_id = statement()
+    del no_id["id"]
+    group = {
+        "objectType": "Group",
+        "name": "team",
+        "member": [
+            {"mbox": "mailto:a@example.org"},
+            {"account": {"homePage": "http://example.org/", "name": "b"}},
+        ],
+    }
+    return [
+        statement(),
+        no_id,
+        statement(timestamp="2026-11-01T00:00:00.000Z", version="1.0.0"),
+        statement(authority={"objectType": "Agent", "mbox": "mailto:someone@example.org"}),
+        statement(
+            context={
+                "registration": str(uuid.uuid4()).upper(),
+                "instructor": {"mbox": "mailto:teacher@example.org"},
+                "team": group,
+                "contextActivities": {"parent": ACTIVITY, "grouping": [ACTIVITY]},
+            }
+        ),
+        statement(actor=group),
+        statement(
+            object={
+                "objectType": "SubStatement",
+                "actor": {"mbox": "mailto:sub@example.org"},
+                "verb": {"id": "http://example.org/verbs/did"},
+                "object": {
+                    "id": "http://example.org/activities/c",
+                    "definition": {"name": {"en": "C"}, "type": "http://example.org/t"},
+                },
+                "context": {"contextActivities": {"other": ACTIVITY}},
+            }
+        ),
+        statement(
+            verb={"id": "http://adlnet.gov/expapi/verbs/voided"},
+            object={"objectType": "StatementRef", "id": str(uuid.uuid4()).upper()},
+        ),
+        statement(object={"objectType": "Agent", "mbox": "mailto:other@example.org"}),
+        statement(
+            attachments=[
+                {
+                    "usageType": "http://example.org/usage",
+                    "display": {"en": "file"},
+                    "contentType": "text/plain",
+                    "length": 3,
+                    "sha2": hashlib.sha256(b"abc").hexdigest(),
+                    "fileUrl": "http://example.org/file.txt",
+                }
+            ]
+        ),
+    ]
+
+
+def _in_process(body: bytes, version: str) -> list[tuple[str, list[Any], list[Any]]]:
+    """(text, row, definitions) of each statement as the writer builds them in the process."""
+    items, _ = statements_from("application/json", body, version)
+    built = []
+    for item in items:
+        stored = stored_statement(item, STORED, AUTHORITY, version)
+        text = orjson.dumps(stored).decode()
+        definitions = []
+        for activity_id, definition in activity_definitions(stored):
+            dumped = orjson.dumps(definition, option=orjson.OPT_SORT_KEYS)
+            digest = hashlib.blake2b(dumped, digest_size=16).hexdigest()
+            definitions.append((activity_id, digest, dumped.decode()))
+        built.append((text, index_row(item, stored, STORED, text), definitions))
+    return built
+
+
+def _by_worker(body: bytes, version: str) -> list[Ready]:
+    outcome = read_json_body(body, version, AUTHORITY, False, None)
+    assert outcome[0] == "ok", outcome
+    return [Ready(*fields) for fields in outcome[1]]
+
+
+@pytest.mark.parametrize("version", ["1.0.3", "2.0.0"])
+def test_worker_rows_equal_in_process_rows(version: str) -> None:
+    sent = _variety()
+    body = orjson.dumps(sent)
+    expected = _in_process(body, version)
+    got = _by_worker(body, version)
+    assert len(got) == len(expected) == len(sent)
+    for original, ready, (text, row, definitions) in zip(sent, got, expected, strict=True):
+        ready_text, ready_row = ready.stamped(STORED)
+        assert ready_text == ready_row[2]
+        assert ready.given_id == ("id" in original)
+        if ready.given_id:  # the LRS's own ids are random: equal only when the client gave one
+            assert orjson.loads(ready_text) == orjson.loads(text)
+            assert ready_row[0] == row[0]
+            assert ready_row[3] == row[3]  # content hash
+        else:
+            assert {**orjson.loads(ready_text), "id": ""} == {**orjson.loads(text), "id": ""}
+        assert ready_row[1] == row[1] == STORED
+        assert ready_row[4:] == row[4:]
+        assert ready.definitions == definitions
+
+
+def test_missing_timestamp_is_the_stored_time_and_a_given_one_is_kept() -> None:
+    given = statement(timestamp="2026-11-01T00:00:00.000Z")
+    absent = statement()
+    first, second = _by_worker(orjson.dumps([given, absent]), "2.0.0")
+    first_text, _ = first.stamped(STORED)
+    second_text, _ = second.stamped(STORED)
+    assert orjson.loads(first_text)["timestamp"] == "2026-11-01T00:00:00.000Z"
+    assert orjson.loads(second_text)["timestamp"] == "2026-11-28T01:02:03.456789Z"
+    assert orjson.loads(second_text)["stored"] == "2026-11-28T01:02:03.456789Z"
+    assert orjson.loads(second_text)["version"] == "2.0.0"
+    assert orjson.loads(second_text)["authority"] == AUTHORITY
+
+
+INVALID = [
+    b"not json",
+    b"42",
+    orjson.dumps([statement(), {"actor": {"mbox": "nope"}}]),
+    orjson.dumps([statement(verb={"id": "not an iri"})]),
+    orjson.dumps([{**statement(), "unknown": 1}]),
+]
+
+
+@pytest.mark.parametrize("body", INVALID)
+def test_invalid_bodies_get_the_in_process_error(body: bytes) -> None:
+    with pytest.raises(StatementInvalid) as expected:
+        statements_from("application/json", body, "1.0.3")
+    outcome = read_json_body(body, "1.0.3", AUTHORITY, False, None)
+    assert outcome == ("invalid", expected.value.path, expected.value.rule)
+
+
+def test_a_batch_with_one_id_twice_is_refused() -> None:
+    twice = statement()
+    outcome = read_json_body(orjson.dumps([twice, twice]), "1.0.3", AUTHORITY, False, None)
+    assert outcome == ("invalid", "statements[1].id", "the same id appears twice in the batch")
+
+
+def test_put_takes_the_parameter_id_and_refuses_a_different_one() -> None:
+    sent = statement()
+    del sent["id"]
+    wanted = str(uuid.uuid4()).upper()
+    outcome = read_json_body(orjson.dumps(sent), "1.0.3", AUTHORITY, True, wanted)
+    assert outcome[0] == "ok"
+    (ready,) = [Ready(*fields) for fields in outcome[1]]
+    assert ready.statement_id == wanted.lower()
+    assert orjson.loads(ready.stamped(STORED)[0])["id"] == wanted.lower()
+    other = read_json_body(orjson.dumps(statement()), "1.0.3", AUTHORITY, True, wanted)
+    assert other == (
+        "invalid",
+        "statementId",
+        "differs from the id of the statement in the body",
+    )
+    array = read_json_body(orjson.dumps([statement()]), "1.0.3", AUTHORITY, True, wanted)
+    assert array == ("invalid", "body", "must be a single statement object")
