@@ -53,7 +53,16 @@ from tests.transform.test_cli import log_text
 from tests.transform.test_logline import PREFIX, as_logged
 
 # Families whose fixtures the native transformer must handle (extend when a family is ported).
-HANDLED_FAMILIES = {"enrollment", "completion", "navigation", "problem", "forum", "grading", "exam"}
+HANDLED_FAMILIES = {
+    "enrollment",
+    "completion",
+    "navigation",
+    "problem",
+    "forum",
+    "grading",
+    "exam",
+    "video",
+}
 
 STATE = native_state()
 LOADED = STATE == "loaded"
