@@ -310,6 +310,15 @@ _SETUPS: list[tuple[str, Callable[[], tuple[Transformer, FastTransformer]]]] = [
         ),
     ),
     (
+        # no IRI check: objects with odd ids (spaces, quotes, controls) are written, not refused
+        "erb-strict",
+        lambda: _pair(
+            TransformSettings(lms_root_url=ROOT, transformer_version=ERB_VERSION, erb_strict=True),
+            StaticCourseNames({}, default="Demonstration Course"),
+            everyone_is_the_fixture_user(),
+        ),
+    ),
+    (
         "hashed-actors",
         lambda: _pair(
             TransformSettings(lms_root_url="https://lms.example.org/"),
