@@ -3,6 +3,7 @@ the same rows as the in-process path; only the key order of the stored JSON text
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ import orjson
 import pytest
 
 from aspects.lrs.statements.prepare import activity_definitions, index_row, stored_statement
-from aspects.lrs.statements.ready import Ready, read_json_body
+from aspects.lrs.statements.ready import SPLIT_STATEMENTS, Ready, ReceivePool, read_json_body
 from aspects.lrs.statements.receive import statements_from
 from aspects.xapi.validation import StatementInvalid
 from tests.lrs.statements_helpers import statement
@@ -177,3 +178,53 @@ def test_put_takes_the_parameter_id_and_refuses_a_different_one() -> None:
     )
     array = read_json_body(orjson.dumps([statement()]), "1.0.3", AUTHORITY, True, wanted)
     assert array == ("invalid", "body", "must be a single statement object")
+
+
+def _large(count: int) -> list[dict[str, Any]]:
+    return [statement(context={"registration": str(uuid.uuid4())}) for _ in range(count)]
+
+
+def test_a_pool_splits_a_large_body_between_idle_workers_with_the_same_outcome() -> None:
+    """A real pool of two spawned workers; a lone request's array is read in two shares."""
+    sent = _large(120)
+    duplicate = [*_large(70), *_large(70)]
+    duplicate[100] = {**duplicate[100], "id": duplicate[3]["id"]}  # across the two shares
+    bad_late = [*_large(90), statement(verb={"id": "not an iri"}), *_large(20)]
+    bad_early = [statement(actor={"mbox": "nope"}), *_large(90)]
+
+    split: list[bool] = []
+
+    class Recording(ReceivePool):
+        async def _read_split(self, *args: Any) -> list[Ready] | None:
+            ready = await super()._read_split(*args)
+            split.append(ready is not None)
+            return ready
+
+    async def scenario() -> list[Any]:
+        pool = Recording(2)
+        outcomes: list[Any] = []
+        try:
+            for body in (sent, duplicate, bad_late, bad_early, b"[not json"):
+                data = body if isinstance(body, bytes) else orjson.dumps(body)
+                try:
+                    outcomes.append(await pool.read(data, "1.0.3", AUTHORITY, False, None))
+                except StatementInvalid as error:
+                    outcomes.append((error.path, error.rule))
+        finally:
+            pool.close()
+        return outcomes
+
+    ready, *errors = asyncio.run(scenario())
+    assert len(ready) > 2 * SPLIT_STATEMENTS
+    whole = _by_worker(orjson.dumps(sent), "1.0.3")
+    assert [r.statement_id for r in ready] == [s["id"] for s in sent]
+    assert [r.stamped(STORED) for r in ready] == [r.stamped(STORED) for r in whole]
+    for body, error in zip((duplicate, bad_late, bad_early, b"[not json"), errors, strict=True):
+        data = body if isinstance(body, bytes) else orjson.dumps(body)
+        with pytest.raises(StatementInvalid) as expected:
+            statements_from("application/json", data, "1.0.3")
+        assert error == (expected.value.path, expected.value.rule)
+    assert errors[0] == ("statements[100].id", "the same id appears twice in the batch")
+    # The valid body was read in shares (the cross-share duplicate raised from there); the
+    # invalid ones fell back to one worker; the short one was never split.
+    assert split == [True, False, False]

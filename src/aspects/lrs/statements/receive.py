@@ -16,6 +16,7 @@ from aspects.lrs.statements.prepare import Incoming, incoming
 from aspects.lrs.statements.signature import SIGNATURE_USAGE, check_signature
 from aspects.xapi.validation import StatementInvalid, validate_statement
 
+DUPLICATE = "the same id appears twice in the batch"
 _HASHES = {56: hashlib.sha224, 64: hashlib.sha256, 96: hashlib.sha384, 128: hashlib.sha512}
 
 
@@ -95,10 +96,33 @@ def statements_from(
     raw = [data] if is_single else data
     if not isinstance(raw, list):
         raise StatementInvalid("body", "must be a statement object or an array of statements")
+    used: set[str] = set()
+    items = read_statements(raw, version, is_single=is_single, parts=parts, used=used)
+    unused = set(parts) - used
+    if unused:
+        raise StatementInvalid(
+            "body", f"attachment part(s) match no statement attachment: {sorted(unused)}"
+        )
+    return items, is_single
+
+
+def read_statements(
+    raw: list[Any],
+    version: str,
+    *,
+    is_single: bool = False,
+    offset: int = 0,
+    parts: dict[str, tuple[str, bytes]] | None = None,
+    used: set[str] | None = None,
+) -> list[Incoming]:
+    """Validate and prepare the statements of an array (or the single statement): the first
+    fault raises. ``offset`` is the index of ``raw[0]`` in the request's array (a receive worker
+    reads a slice of it: :mod:`aspects.lrs.statements.ready`)."""
+    parts = {} if parts is None else parts
+    used = set() if used is None else used
     items: list[Incoming] = []
     seen: set[str] = set()
-    used: set[str] = set()
-    for index, statement in enumerate(raw):
+    for index, statement in enumerate(raw, start=offset):
         path = "statement" if is_single else f"statements[{index}]"
         try:
             validate_statement(statement, version)
@@ -110,13 +134,8 @@ def statements_from(
             ) from None
         item = incoming(statement)
         if item.statement_id in seen:
-            raise StatementInvalid(f"{path}.id", "the same id appears twice in the batch")
+            raise StatementInvalid(f"{path}.id", DUPLICATE)
         seen.add(item.statement_id)
         _attach(item, parts, used, path)
         items.append(item)
-    unused = set(parts) - used
-    if unused:
-        raise StatementInvalid(
-            "body", f"attachment part(s) match no statement attachment: {sorted(unused)}"
-        )
-    return items, is_single
+    return items
