@@ -17,6 +17,7 @@ import pytest
 from tests.transform.conftest import EVENTS
 from tests.transform.test_fast import pytestmark  # noqa: F401 - skipped as test_fast is
 from tests.transform.test_fast_forum import (
+    MODES,
     ODD,
     Pair,
     check,
@@ -86,14 +87,15 @@ def test_every_exam_fixture_is_handled_natively(exam_pair: Pair) -> None:
     must_handle(exam_pair, EXAM)
 
 
-def test_exam_fixtures_with_hashed_actors_and_unnamed_courses() -> None:
-    must_handle(pair(hashed=True), EXAM)
+@pytest.mark.parametrize("mode", ["hashed", "erb_strict"])
+def test_exam_fixtures_in_other_modes(mode: str) -> None:
+    must_handle(pair(**MODES[mode]), EXAM)
 
 
-@pytest.mark.parametrize("hashed", [False, True], ids=["fixture_user", "hashed"])
-def test_exam_random_variations(hashed: bool) -> None:
-    lines = variations(EXAM, 2500, seed=20261130 + hashed, vary=vary_exam)
-    outcomes = check(pair(hashed=hashed), lines)
+@pytest.mark.parametrize("mode", list(MODES))
+def test_exam_random_variations(mode: str) -> None:
+    lines = variations(EXAM, 2500, seed=20261130 + list(MODES).index(mode), vary=vary_exam)
+    outcomes = check(pair(**MODES[mode]), lines)
     # many variations make ids the Python path refuses (not IRIs, not strings)
     assert outcomes.get("native", 0) > len(lines) // 3, outcomes
     assert outcomes.get("python", 0) > 50, outcomes

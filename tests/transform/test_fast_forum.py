@@ -84,20 +84,25 @@ TIMES: list[Any] = [
 ]
 
 
-def pair(*, hashed: bool = False) -> Pair:
+def pair(*, hashed: bool = False, strict: bool = False) -> Pair:
     """The Python transformer and the native one, configured alike.
 
     Default: the ERB fixture environment (every user the fixture learner, one course name);
-    ``hashed``: keyed-hash actors, a root URL with a trailing slash, courses mostly unnamed.
+    ``hashed``: keyed-hash actors, a root URL with a trailing slash, courses mostly unnamed;
+    ``strict``: ERB's statements as they are (no object check, no repair).
     """
     if hashed:
-        settings = TransformSettings(lms_root_url=ROOT + "/", transformer_version="t@1")
+        settings = TransformSettings(
+            lms_root_url=ROOT + "/", transformer_version="t@1", erb_strict=strict
+        )
         kwargs: dict[str, Any] = {
             "secret": "s3cret",
             "course_names": StaticCourseNames({"course-v1:a+b+c": 'N\u00e4me "q"'}),
         }
     else:
-        settings = TransformSettings(lms_root_url=ROOT, transformer_version=ERB_VERSION)
+        settings = TransformSettings(
+            lms_root_url=ROOT, transformer_version=ERB_VERSION, erb_strict=strict
+        )
         kwargs = {
             "secret": "test-secret",
             "course_names": StaticCourseNames({}, default="Demonstration Course"),
@@ -218,6 +223,14 @@ def fixture_lines(paths: list[Path]) -> list[bytes]:
     return lines
 
 
+# The configurations the random variations run under (keyword arguments of pair()).
+MODES: dict[str, dict[str, bool]] = {
+    "fixture_user": {},
+    "hashed": {"hashed": True},
+    "erb_strict": {"strict": True},
+}
+
+
 def must_handle(transformers: Pair, paths: list[Path]) -> None:
     """Every fixture line is handled natively (and equal: compare checks it)."""
     lines = fixture_lines(paths)
@@ -303,14 +316,15 @@ def test_every_forum_fixture_is_handled_natively(forum_pair: Pair) -> None:
     must_handle(forum_pair, FORUM)
 
 
-def test_forum_fixtures_with_hashed_actors() -> None:
-    must_handle(pair(hashed=True), FORUM)
+@pytest.mark.parametrize("mode", ["hashed", "erb_strict"])
+def test_forum_fixtures_in_other_modes(mode: str) -> None:
+    must_handle(pair(**MODES[mode]), FORUM)
 
 
-@pytest.mark.parametrize("hashed", [False, True], ids=["fixture_user", "hashed"])
-def test_forum_random_variations(hashed: bool) -> None:
-    lines = variations(FORUM, 2500, seed=20261128 + hashed, vary=vary_forum)
-    outcomes = check(pair(hashed=hashed), lines)
+@pytest.mark.parametrize("mode", list(MODES))
+def test_forum_random_variations(mode: str) -> None:
+    lines = variations(FORUM, 2500, seed=20261128 + list(MODES).index(mode), vary=vary_forum)
+    outcomes = check(pair(**MODES[mode]), lines)
     # most variations are ordinary enough to be handled natively, and some are refused
     assert outcomes.get("native", 0) > len(lines) // 2, outcomes
     assert outcomes.get("python", 0) > 50, outcomes

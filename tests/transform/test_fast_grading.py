@@ -15,6 +15,7 @@ import pytest
 from tests.transform.conftest import EVENTS
 from tests.transform.test_fast import pytestmark  # noqa: F401 - skipped as test_fast is
 from tests.transform.test_fast_forum import (
+    MODES,
     ODD,
     Pair,
     check,
@@ -86,13 +87,14 @@ def test_every_grading_fixture_is_handled_natively(grading_pair: Pair) -> None:
     must_handle(grading_pair, GRADING)
 
 
-def test_grading_fixtures_with_hashed_actors_and_unnamed_courses() -> None:
-    must_handle(pair(hashed=True), GRADING)
+@pytest.mark.parametrize("mode", ["hashed", "erb_strict"])
+def test_grading_fixtures_in_other_modes(mode: str) -> None:
+    must_handle(pair(**MODES[mode]), GRADING)
 
 
-@pytest.mark.parametrize("hashed", [False, True], ids=["fixture_user", "hashed"])
-def test_grading_random_variations(hashed: bool) -> None:
-    lines = variations(GRADING, 2500, seed=20261129 + hashed, vary=vary_grading)
-    outcomes = check(pair(hashed=hashed), lines)
+@pytest.mark.parametrize("mode", list(MODES))
+def test_grading_random_variations(mode: str) -> None:
+    lines = variations(GRADING, 2500, seed=20261129 + list(MODES).index(mode), vary=vary_grading)
+    outcomes = check(pair(**MODES[mode]), lines)
     assert outcomes.get("native", 0) > len(lines) // 2, outcomes
     assert outcomes.get("python", 0) > 50, outcomes
