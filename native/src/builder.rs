@@ -194,6 +194,10 @@ const CACHE_LIMIT: usize = 100_000;
 pub struct Builder {
     pub root: String,
     pub version: String,
+    /// The context extensions' first member, serialised: `"<transformer-version IRI>":"<version>"`.
+    version_member: Vec<u8>,
+    /// verb IRI -> the namespace of its statement ids (the common case: no child id)
+    verb_namespaces: Vec<(&'static str, [u8; 16])>,
     /// transformer.py's `_check`: check_object for every statement, repair for NEEDS_REPAIR.
     pub check: bool,
     hooks: PyHooks,
@@ -228,9 +232,15 @@ pub fn needs_repair(name: &str) -> bool {
 
 impl Builder {
     pub fn new(root: String, version: String, check: bool, hooks: PyHooks) -> Self {
+        let mut version_member = Vec::new();
+        write_str(&mut version_member, v::EXT_TRANSFORMER_VERSION);
+        version_member.push(b':');
+        write_str(&mut version_member, &version);
         Builder {
             root,
             version,
+            version_member,
+            verb_namespaces: Vec::new(),
             check,
             hooks,
             actors: HashMap::new(),
@@ -278,16 +288,29 @@ impl Builder {
         raw_time: &str,
         child_id: Option<&str>,
     ) -> [u8; 16] {
-        // json.dumps(verb): the vocabulary's IRIs and names need no escaping
-        let mut key = format!(
-            "{{\"id\": \"{}\", \"display\": {{\"en\": \"{}\"}}}}",
-            verb.iri, verb.display
-        );
-        if let Some(child) = child_id {
-            key.push('-');
-            key.push_str(child);
-        }
-        let namespace = self.namespace(&key);
+        let cached = match child_id {
+            None => self.verb_namespaces.iter().find(|(iri, _)| *iri == verb.iri).map(|(_, n)| *n),
+            Some(_) => None,
+        };
+        let namespace = match cached {
+            Some(namespace) => namespace,
+            None => {
+                // json.dumps(verb): the vocabulary's IRIs and names need no escaping
+                let mut key = format!(
+                    "{{\"id\": \"{}\", \"display\": {{\"en\": \"{}\"}}}}",
+                    verb.iri, verb.display
+                );
+                if let Some(child) = child_id {
+                    key.push('-');
+                    key.push_str(child);
+                }
+                let namespace = self.namespace(&key);
+                if child_id.is_none() {
+                    self.verb_namespaces.push((verb.iri, namespace));
+                }
+                namespace
+            }
+        };
         let mut name = Vec::with_capacity(actor_text.len() + raw_time.len() + 1);
         name.extend_from_slice(actor_text.as_bytes());
         name.push(b'-');
@@ -525,16 +548,17 @@ impl Builder {
         let actor = self.actor(event)?;
         let raw_time = Self::raw_time(event)?;
         let timestamp = self.timestamp(raw_time)?;
-        let mut context_ext: Vec<(&str, J<'a>)> = vec![(
-            v::EXT_TRANSFORMER_VERSION,
-            J::Str(Cow::Owned(self.version.clone())),
-        )];
+        // after the transformer version (written first, from version_member)
+        let mut context_ext: Vec<(&str, J<'a>)> = Vec::with_capacity(4);
         if let Some(session) = event.get("session") {
             context_ext.push((v::EXT_SESSION_ID, J::In(session)));
         }
         for (key, value) in extensions {
             if value.is_null() {
                 continue;
+            }
+            if key == v::EXT_TRANSFORMER_VERSION {
+                return Err(Fallback); // would replace the version in place: not reproduced
             }
             match context_ext.iter_mut().find(|(k, _)| *k == key) {
                 Some(slot) => slot.1 = value,
@@ -582,10 +606,9 @@ impl Builder {
         out.extend_from_slice(b",\"timestamp\":");
         write_str(&mut out, &timestamp);
         out.extend_from_slice(b",\"context\":{\"extensions\":{");
-        for (i, (key, value)) in context_ext.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
+        out.extend_from_slice(&self.version_member);
+        for (key, value) in context_ext.iter() {
+            out.push(b',');
             write_str(&mut out, key);
             out.push(b':');
             write_j(&mut out, value, false)?;

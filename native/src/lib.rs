@@ -132,6 +132,34 @@ impl FastTransformer {
         }
     }
 
+    /// Benchmark hook: CPU seconds to run every line `repeat` times up to `stage` (0: parse,
+    /// 1: parse and shape, 2: the whole transform).
+    fn bench(&mut self, lines: Vec<Vec<u8>>, stage: u8, repeat: usize) -> f64 {
+        let started = std::time::Instant::now();
+        let mut count = 0usize;
+        for _ in 0..repeat {
+            for line in &lines {
+                match stage {
+                    0 => count += line::read(line).map_or(0, |(top, _)| top.len()),
+                    1 => {
+                        if let Some((top, owned)) = line::read(line) {
+                            if let Some(raw) = line::shape(top, owned.as_deref()) {
+                                count += line::event_name(&raw).map_or(0, str::len);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Outcome::Statements(s) = self.run(line) {
+                            count += s.len();
+                        }
+                    }
+                }
+            }
+        }
+        std::hint::black_box(count);
+        started.elapsed().as_secs_f64()
+    }
+
     /// Each statement's JSON bytes; a str = skipped by that name; None = not handled.
     fn statements(&mut self, py: Python<'_>, line: &[u8]) -> PyObject {
         match self.run(line) {
