@@ -289,7 +289,11 @@ impl Builder {
         child_id: Option<&str>,
     ) -> [u8; 16] {
         let cached = match child_id {
-            None => self.verb_namespaces.iter().find(|(iri, _)| *iri == verb.iri).map(|(_, n)| *n),
+            None => self
+                .verb_namespaces
+                .iter()
+                .find(|(iri, _)| *iri == verb.iri)
+                .map(|(_, n)| *n),
             Some(_) => None,
         };
         let namespace = match cached {
