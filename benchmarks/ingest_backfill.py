@@ -26,6 +26,7 @@ Target: >= 50,000 events/s end to end on 2 cores. Prints medians of the runs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import pickle
 import resource
@@ -36,6 +37,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 from clickhouse_connect.driver.client import Client
@@ -115,6 +117,11 @@ def thread_split(
     return split
 
 
+def peak_rss_mb() -> float:
+    """The largest resident set this process has had (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def load() -> str:
     return "/".join(f"{value:.1f}" for value in os.getloadavg())
 
@@ -129,6 +136,12 @@ def main() -> None:
     parser.add_argument("--stages", action="store_true", help="CPU per stage, in one process")
     parser.add_argument("--views", action="store_true", help="with --stages: CPU per view")
     parser.add_argument("--sample", type=int, default=100_000, help="lines for --stages")
+    parser.add_argument(
+        "--builds",
+        default="native",
+        help="comma-separated, run in turn: native (the native transformer first when built, "
+        "the default), python (the Python transformer only)",
+    )
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
 
@@ -142,8 +155,12 @@ def main() -> None:
         f"{args.events:,} lines, {size / 1e6:.0f} MB gzipped, {cores} cores, "
         f"{workers} transform workers, load {load()}"
     )
-    rates, cpu_rates = [], []
-    for run in range(args.runs):
+    builds = args.builds.split(",")
+    print(f"lines the native transformer handles: {native_share(logs, args.sample)}")
+    results: dict[str, tuple[list[float], list[float]]] = {build: ([], []) for build in builds}
+    for run, build in ((run, build) for run in range(args.runs) for build in builds):
+        rates, cpu_rates = results[build]
+        use_build(build)
         store = StoreSettings(path=work / "clickhouse", database=f"bench_{uuid.uuid4().hex[:8]}")
         migrate(client, store)
         settings = Settings(
@@ -166,7 +183,8 @@ def main() -> None:
         rates.append(rate)
         cpu_rates.append(cores / per_event)
         print(
-            f"run {run + 1}: {summary.events:,} events -> {summary.statements:,} statements, "
+            f"{build} run {run + 1}: {summary.events:,} events -> "
+            f"{summary.statements:,} statements, "
             f"{summary.rejected:,} rejected, {summary.seconds:.1f} s: {rate:,.0f} events/s; "
             f"CPU {cpu:.1f} s = {per_event * 1e6:.1f} us/event (this process "
             f"{own / summary.events * 1e6:.1f}, workers {children / summary.events * 1e6:.1f}) "
@@ -182,18 +200,58 @@ def main() -> None:
                 if abs(cpu) / summary.events >= 0.05e-6
             )
         )
+        print(f"  peak RSS of this process so far: {peak_rss_mb():,.0f} MB")
         state.close()
         client.command(f"DROP DATABASE {store.database}")
-    if not rates:  # --runs 0: only --stages
-        rates, cpu_rates = [0.0], [0.0]
-    median = statistics.median(rates)
-    print(
-        f"backfill end to end: median {median:,.0f} events/s of wall time, "
-        f"{statistics.median(cpu_rates):,.0f} events/s of CPU time on {cores} cores; "
-        f"target >= {TARGET:,}: {'met' if median >= TARGET else 'NOT met'} (wall)"
-    )
+    for build, (rates, cpu_rates) in results.items():
+        if not rates:  # --runs 0: only --stages
+            continue
+        median = statistics.median(rates)
+        print(
+            f"{build}: backfill end to end: median {median:,.0f} events/s of wall time, "
+            f"{statistics.median(cpu_rates):,.0f} events/s of CPU time on {cores} cores; "
+            f"target >= {TARGET:,}: {'met' if median >= TARGET else 'NOT met'} (wall)"
+        )
     if args.stages:
         stages(client, work, logs, args.sample, args.views)
+
+
+def use_build(build: str) -> None:
+    """Make the next backfill use the native transformer (when built) or only Python's."""
+    import aspects.ingest.backfill as module
+
+    original = getattr(module, "_original_converter_spec", None) or module.converter_spec
+    module._original_converter_spec = original  # type: ignore[attr-defined]
+    if build == "native":
+        module.converter_spec = original
+        return
+    if build != "python":
+        raise SystemExit(f"unknown build {build!r} (native, python)")
+
+    def python_only(*args: Any, **kwargs: Any) -> Any:
+        return dataclasses.replace(original(*args, **kwargs), native=False)
+
+    module.converter_spec = python_only
+
+
+def native_share(logs: Path, sample: int) -> str:
+    """How many of the first ``sample`` lines the native transformer handles (not None)."""
+    try:
+        from aspects.transform.fast import open_fast
+    except ImportError:  # an older tree
+        return "no native transformer in this tree"
+    fast = open_fast(Settings().transform, secret="benchmark-secret")
+    if fast is None:
+        return "the native transformer is not built"
+    handled = lines = 0
+    with open_binary(next(iter(discover([logs])))) as handle:
+        for chunk in read_chunks(handle, 0, final=True):
+            for _offset, line in split_lines(chunk):
+                lines += 1
+                handled += fast.rows(line) is not None
+            if lines >= sample:
+                break
+    return f"{handled:,} of {lines:,} ({handled / lines:.0%})"
 
 
 def stages(client: Client, work: Path, logs: Path, sample: int, views: bool) -> None:

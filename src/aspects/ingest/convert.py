@@ -112,9 +112,14 @@ class LineConverter:
     def convert(self, chunk: Chunk) -> Converted:
         result = Converted(chunk.start, chunk.end)
         packer = StatementPacker()
+        converted = False
         if self._fast is not None:
-            self._convert_fast(chunk, self._fast, packer, result)
-        else:
+            try:
+                self._convert_fast(chunk, self._fast, packer, result)
+                converted = True
+            except Exception:  # rows it could not pack (not expected): Python's answers instead
+                result, packer = Converted(chunk.start, chunk.end), StatementPacker()
+        if not converted:
             for offset, line in split_lines(chunk):
                 result.events += 1
                 self._convert_line(offset, line, packer, result)
@@ -129,10 +134,9 @@ class LineConverter:
 
         Consecutive lines' rows are packed together (one :meth:`StatementPacker.add_rows` per
         run of handled lines, not one per line), before any line of the Python path, so the
-        statements keep the lines' order.
+        statements keep the lines' order. Raises when ``add_rows`` refuses the rows.
         """
         pending: list[tuple[bytes, bytes, str]] = []
-        pending_lines: list[tuple[int, bytes]] = []
         events = skipped = 0
         for offset, line in split_lines(chunk):
             events += 1
@@ -142,31 +146,17 @@ class LineConverter:
                 answer = None
             if answer is None:
                 if pending:
-                    self._pack_rows(pending, pending_lines, packer, result)
-                    pending, pending_lines = [], []
+                    packer.add_rows(pending)
+                    pending = []
                 self._convert_line(offset, line, packer, result)
             elif isinstance(answer, str) or not answer:  # not accepted, or no statement
                 skipped += 1
             else:
                 pending += answer
-                pending_lines.append((offset, line))
         if pending:
-            self._pack_rows(pending, pending_lines, packer, result)
+            packer.add_rows(pending)
         result.events += events
         result.skipped += skipped
-
-    def _pack_rows(
-        self,
-        rows: list[tuple[bytes, bytes, str]],
-        lines: list[tuple[int, bytes]],
-        packer: StatementPacker,
-        result: Converted,
-    ) -> None:
-        try:
-            packer.add_rows(rows)
-        except Exception:  # a malformed row (not expected): the Python path for those lines
-            for offset, line in lines:
-                self._convert_line(offset, line, packer, result)
 
     def _convert_line(
         self, offset: int, line: bytes, packer: StatementPacker, result: Converted
