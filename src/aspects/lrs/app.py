@@ -301,13 +301,16 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         writer.start()
-        if receive_workers:
-            app.state.receive_pool = ReceivePool(receive_workers)
         try:
+            if receive_workers:
+                started = ReceivePool(receive_workers)
+                app.state.receive_pool = started
+                await started.started()
             yield
         finally:
             await writer.stop()
-            pool, app.state.receive_pool = app.state.receive_pool, None
+            pool: ReceivePool | None = app.state.receive_pool
+            app.state.receive_pool = None
             if pool is not None:
                 pool.close()
 

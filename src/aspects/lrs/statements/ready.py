@@ -164,8 +164,12 @@ class ReceivePool:
             # The workers allocate as the server did (aspects.lrs.collector).
             initializer=tune_collector,
         )
-        for _ in range(workers):
-            self._executor.submit(_warm)
+        self._warming = [self._executor.submit(_warm) for _ in range(workers)]
+
+    async def started(self) -> None:
+        """Return once the workers are spawned and have imported what they run (a few seconds
+        of CPU each, which the first requests would otherwise wait for)."""
+        await asyncio.gather(*(asyncio.wrap_future(future) for future in self._warming))
 
     async def read(
         self,
