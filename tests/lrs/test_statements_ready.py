@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import signal
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -228,3 +230,26 @@ def test_a_pool_splits_a_large_body_between_idle_workers_with_the_same_outcome()
     # The valid body was read in shares (the cross-share duplicate raised from there); the
     # invalid ones fell back to one worker; the short one was never split.
     assert split == [True, False, False]
+
+
+def test_a_dead_worker_is_replaced_and_the_request_read_again() -> None:
+    """A worker killed (as the kernel's out-of-memory killer would) breaks its pool; the next
+    request is read by new workers instead of failing."""
+
+    async def scenario() -> tuple[list[Ready], list[Ready]]:
+        pool = ReceivePool(1)
+        try:
+            await pool.started()
+            first = await pool.read(orjson.dumps([statement()]), "1.0.3", AUTHORITY, False, None)
+            for process in list(pool._executor._processes.values()):
+                os.kill(process.pid, signal.SIGKILL)
+                process.join()
+            sent = orjson.dumps([statement(), statement()])
+            second = await pool.read(sent, "1.0.3", AUTHORITY, False, None)
+        finally:
+            pool.close()
+        return first, second
+
+    first, second = asyncio.run(scenario())
+    assert len(first) == 1
+    assert len(second) == 2

@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import multiprocessing
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +44,7 @@ from aspects.lrs.statements.prepare import (
 from aspects.lrs.statements.receive import DUPLICATE, read_statements, statements_from
 from aspects.xapi.validation import StatementInvalid
 
+log = logging.getLogger(__name__)
 # index_row is called with this instead of the commit's time: no column but ``stored_time``
 # depends on it, and the writer puts the real one there.
 _UNSTAMPED = datetime(1970, 1, 1, tzinfo=UTC)
@@ -158,13 +162,30 @@ class ReceivePool:
     def __init__(self, workers: int) -> None:
         self._workers = workers
         self._busy = 0  # requests being read now
-        self._executor = ProcessPoolExecutor(
-            max_workers=workers,
+        self._executor = self._new_executor()
+        self._warming = [self._executor.submit(_warm) for _ in range(workers)]
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self._workers,
             mp_context=multiprocessing.get_context("spawn"),
             # The workers allocate as the server did (aspects.lrs.collector).
             initializer=tune_collector,
         )
-        self._warming = [self._executor.submit(_warm) for _ in range(workers)]
+
+    async def _call(self, function: Callable[..., tuple[Any, ...]], *args: Any) -> tuple[Any, ...]:
+        loop = asyncio.get_running_loop()
+        executor = self._executor
+        try:
+            return await loop.run_in_executor(executor, function, *args)
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory), failing every call in flight: what the
+            # workers run is pure, so a new pool reads the body again.
+            if self._executor is executor:
+                log.warning("a receive worker died; starting new ones")
+                executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._new_executor()
+            return await loop.run_in_executor(self._executor, function, *args)
 
     async def started(self) -> None:
         """Return once the workers are spawned and have imported what they run (a few seconds
@@ -200,10 +221,7 @@ class ReceivePool:
         single: bool,
         statement_id: str | None,
     ) -> list[Ready]:
-        loop = asyncio.get_running_loop()
-        outcome = await loop.run_in_executor(
-            self._executor, read_json_body, body, version, authority, single, statement_id
-        )
+        outcome = await self._call(read_json_body, body, version, authority, single, statement_id)
         if outcome[0] == "invalid":
             raise StatementInvalid(outcome[1], outcome[2])
         return [Ready(*fields) for fields in outcome[1]]
@@ -222,11 +240,9 @@ class ReceivePool:
             return None
         shares = min(shares, len(data) // SPLIT_STATEMENTS)
         size = -(-len(data) // shares)
-        loop = asyncio.get_running_loop()
         outcomes = await asyncio.gather(
             *(
-                loop.run_in_executor(
-                    self._executor,
+                self._call(
                     read_json_slice,
                     orjson.dumps(data[start : start + size]),
                     start,
