@@ -134,7 +134,7 @@ impl FastTransformer {
 
     /// Benchmark hook: CPU seconds to run every line `repeat` times up to `stage` (0: parse,
     /// 1: parse and shape, 2: the whole transform).
-    fn bench(&mut self, lines: Vec<Vec<u8>>, stage: u8, repeat: usize) -> f64 {
+    fn bench(&mut self, lines: Vec<&[u8]>, stage: u8, repeat: usize) -> f64 {
         let started = std::time::Instant::now();
         let mut count = 0usize;
         for _ in 0..repeat {
