@@ -15,8 +15,35 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 use sha1::{Digest, Sha1};
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
+
+/// FxHash (rustc's): the caches' keys are ours (ids, IRIs), no need for SipHash's DoS guard,
+/// which cost ~1% of a line.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
+        }
+        for &byte in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(K);
+        }
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// An xAPI verb (vocabulary.py's `verb(iri, display)`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +124,18 @@ pub fn uuid5(namespace: &[u8; 16], name: &[u8]) -> [u8; 16] {
     out[6] = (out[6] & 0x0f) | 0x50;
     out[8] = (out[8] & 0x3f) | 0x80;
     out
+}
+
+/// `str(UUID(bytes=id))` appended to `out`.
+fn write_uuid(out: &mut Vec<u8>, id: &[u8; 16]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, byte) in id.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push(b'-');
+        }
+        out.push(HEX[(byte >> 4) as usize]);
+        out.push(HEX[(byte & 0xf) as usize]);
+    }
 }
 
 /// `str(UUID(bytes=id))`.
@@ -243,12 +282,12 @@ impl Builder {
             verb_namespaces: Vec::new(),
             check,
             hooks,
-            actors: HashMap::new(),
-            namespaces: HashMap::new(),
-            courses: HashMap::new(),
-            parents: HashMap::new(),
-            objects: HashMap::new(),
-            iris: HashMap::new(),
+            actors: HashMap::default(),
+            namespaces: HashMap::default(),
+            courses: HashMap::default(),
+            parents: HashMap::default(),
+            objects: HashMap::default(),
+            iris: HashMap::default(),
             last_time: (String::new(), String::new()),
         }
     }
@@ -520,12 +559,23 @@ impl Builder {
 
     /// repair.check_object: the object's id must be an absolute IRI.
     fn check_object(&mut self, obj: &J<'_>) -> Res<()> {
-        let id = obj.get("id").ok_or(Fallback)?;
-        let text = match &id {
-            J::Str(text) => text.as_ref(),
-            J::In(V::Str(text)) => text.as_ref(),
-            _ => return Err(Fallback),
+        let id: Option<&J<'_>> = match obj {
+            J::Obj(members) => members.iter().find(|(k, _)| k == "id").map(|(_, v)| v),
+            _ => None,
         };
+        let text: &str = match id {
+            Some(J::Str(text)) => text.as_ref(),
+            Some(J::In(V::Str(text))) => text.as_ref(),
+            _ => match obj.get("id") {
+                // an input object (rare): look the id up there
+                Some(J::In(V::Str(text))) => return self.check_iri(text),
+                _ => return Err(Fallback),
+            },
+        };
+        self.check_iri(text)
+    }
+
+    fn check_iri(&mut self, text: &str) -> Res<()> {
         if self.is_iri(text)? {
             Ok(())
         } else {
@@ -596,9 +646,9 @@ impl Builder {
                 }
             }
         }
-        let mut out = Vec::with_capacity(1024);
+        let mut out = Vec::with_capacity(2048);
         out.extend_from_slice(b"{\"id\":\"");
-        out.extend_from_slice(crate::builder::uuid_text(&id).as_bytes());
+        write_uuid(&mut out, &id);
         out.extend_from_slice(b"\",\"actor\":");
         out.extend_from_slice(&actor.json);
         out.extend_from_slice(b",\"verb\":{\"id\":");

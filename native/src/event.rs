@@ -81,9 +81,9 @@ impl<'e> Event<'e> {
 
     /// The value at `key` (dotted path or key searched at any depth); None when empty.
     pub fn get(&self, key: &str) -> Option<&'e V<'e>> {
-        let value = if let Some((outer, rest)) = key.split_once('.') {
-            let mut value = self.raw.get(outer)?;
-            for part in rest.split('.') {
+        let value = if let Some(dot) = key.bytes().position(|b| b == b'.') {
+            let mut value = self.raw.get(&key[..dot])?;
+            for part in key[dot + 1..].split('.') {
                 value = value.as_obj()?.get(part)?;
             }
             value

@@ -157,13 +157,22 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<V<'de>, A::Error> {
         let mut members: Vec<(Cow<'de, str>, V<'de>)> = Vec::with_capacity(8);
+        // keys seen, as bits of (length, last byte): a key whose bit is clear is new, and only
+        // the others are compared with the earlier keys
+        let mut seen: u64 = 0;
         while let Some(Key(key)) = access.next_key::<Key<'de>>()? {
             let value: V<'de> = access.next_value()?;
+            let bit = 1u64
+                << ((key.len() as u64 * 7 + u64::from(*key.as_bytes().last().unwrap_or(&0))) % 64);
             // a duplicate keeps its first position and takes the last value (Python dict)
-            match members.iter_mut().find(|(k, _)| *k == key) {
-                Some(slot) => slot.1 = value,
-                None => members.push((key, value)),
+            if seen & bit != 0 {
+                if let Some(slot) = members.iter_mut().find(|(k, _)| *k == key) {
+                    slot.1 = value;
+                    continue;
+                }
             }
+            seen |= bit;
+            members.push((key, value));
         }
         Ok(V::Obj(Obj(members)))
     }
