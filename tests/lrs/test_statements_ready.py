@@ -8,14 +8,25 @@ import hashlib
 import os
 import signal
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 import pytest
 
-from aspects.lrs.statements.prepare import activity_definitions, index_row, stored_statement
-from aspects.lrs.statements.ready import SPLIT_STATEMENTS, Ready, ReceivePool, read_json_body
+from aspects.lrs.statements.prepare import (
+    activity_definitions,
+    format_time,
+    index_row,
+    stored_statement,
+)
+from aspects.lrs.statements.ready import (
+    SPLIT_STATEMENTS,
+    Ready,
+    ReceivePool,
+    Stamps,
+    read_json_body,
+)
 from aspects.lrs.statements.receive import statements_from
 from aspects.xapi.validation import StatementInvalid
 from tests.lrs.statements_helpers import statement
@@ -253,3 +264,17 @@ def test_a_dead_worker_is_replaced_and_the_request_read_again() -> None:
     first, second = asyncio.run(scenario())
     assert len(first) == 1
     assert len(second) == 2
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        STORED,
+        datetime(2026, 12, 31, 23, 59, 59, 999_990, tzinfo=UTC),  # crosses a second and a year
+        datetime(2026, 11, 28, 0, 0, 0, 0, tzinfo=UTC),
+    ],
+)
+def test_stamps_equal_formatting_each_time(base: datetime) -> None:
+    stamps = Stamps(base)
+    for position in range(30):
+        assert stamps.at(position) == format_time(base + timedelta(microseconds=position))

@@ -27,18 +27,18 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
 from aspects.lrs.collector import tune_collector
 from aspects.lrs.statements.prepare import (
+    DEFAULT_VERSION,
     Incoming,
     activity_definitions,
     format_time,
     index_row,
-    stored_statement,
     with_id,
 )
 from aspects.lrs.statements.receive import DUPLICATE, read_statements, statements_from
@@ -75,13 +75,15 @@ class Ready:
     def attachments(self) -> dict[str, tuple[str, bytes]]:
         return {}  # bodies with attachments are read in the process (module docstring)
 
-    def stamped(self, stored: datetime) -> tuple[str, list[Any]]:
-        """The statement's JSON text and its ``lrs_statements`` row, stored at ``stored``."""
-        stamp = format_time(stored).encode()
-        tail = b',"stored":"' + stamp + b'"'
+    def stamped(self, stored: datetime, stamp: str | None = None) -> tuple[str, list[Any]]:
+        """The statement's JSON text and its ``lrs_statements`` row, stored at ``stored``
+        (``stamp``: ``format_time(stored)``, when the caller has it)."""
+        if stamp is None:
+            stamp = format_time(stored)
+        tail = ',"stored":"' + stamp + '"'
         if not self.has_timestamp:
-            tail += b',"timestamp":"' + stamp + b'"'
-        text = (self.body[:-1] + tail + b"}").decode()
+            tail += ',"timestamp":"' + stamp + '"'
+        text = self.body[:-1].decode() + tail + "}"
         return text, [
             uuid.UUID(self.statement_id),
             stored,
@@ -93,11 +95,11 @@ class Ready:
 
 def _ready(item: Incoming, authority: dict[str, Any], version: str) -> tuple[Any, ...]:
     """The fields of a :class:`Ready` (a plain tuple: it crosses the process boundary)."""
-    has_timestamp = "timestamp" in item.statement
-    statement = stored_statement(item, _UNSTAMPED, authority, version)
-    del statement["stored"]
-    if not has_timestamp:
-        del statement["timestamp"]
+    # What stored_statement makes of it, less ``stored`` and the ``timestamp`` that defaults to
+    # it (built here: formatting a time costs more than the rest of the copy).
+    statement = dict(item.statement)
+    statement["authority"] = authority
+    statement.setdefault("version", DEFAULT_VERSION[version])
     row = index_row(item, statement, _UNSTAMPED, "")
     definitions = []
     for activity_id, definition in activity_definitions(statement):
@@ -109,7 +111,7 @@ def _ready(item: Incoming, authority: dict[str, Any], version: str) -> tuple[Any
         item.content_hash,
         item.given_id,
         orjson.dumps(statement),
-        has_timestamp,
+        "timestamp" in statement,
         row[4:],
         definitions,
     )
@@ -153,6 +155,22 @@ def read_json_slice(
 def _warm() -> None:
     """Submitted once per worker when the pool starts, so that the workers are spawned and
     have imported this module before the first request."""
+
+
+class Stamps:
+    """``format_time`` of the times a commit stamps, ``base`` plus a microsecond per statement,
+    without formatting each (4.6 us each: ~0.4 ms per 100 statements of the server's time)."""
+
+    def __init__(self, base: datetime) -> None:
+        self._base = base
+        self._prefix = format_time(base)[:20]  # 2026-11-28T01:02:03.
+        self._microsecond = base.astimezone(UTC).microsecond
+
+    def at(self, position: int) -> str:
+        microsecond = self._microsecond + position
+        if microsecond < 1_000_000:
+            return f"{self._prefix}{microsecond:06d}Z"
+        return format_time(self._base + timedelta(microseconds=position))
 
 
 class ReceivePool:

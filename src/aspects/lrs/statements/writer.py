@@ -58,7 +58,7 @@ from aspects.lrs.statements.prepare import (
     index_row,
     stored_statement,
 )
-from aspects.lrs.statements.ready import Ready
+from aspects.lrs.statements.ready import Ready, Stamps
 from aspects.store.statements import actor_hash, actor_id_of, erased_hashes, forget_tombstones
 
 _MICROSECOND = timedelta(microseconds=1)
@@ -431,11 +431,12 @@ class StatementWriter:
         # Erased learners stay erased: the statements of an actor with a tombstone are
         # skipped (the store's tombstone rule, aspects.store.statements).
         erased = erased_hashes(self._client, self._database)
+        stamps = Stamps(base)
         for position, (batch, item) in enumerate(accepted):
             stored = base + _MICROSECOND * position
             if isinstance(item, Ready):
                 # Prepared by a worker: only ``stored`` (and ``timestamp``) to write in.
-                text, row = item.stamped(stored)
+                text, row = item.stamped(stored, stamps.at(position))
                 if erased and actor_hash(actor_id_of(text)) in erased:
                     continue
                 rows.index.append(row)
