@@ -33,6 +33,7 @@ import resource
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -117,9 +118,28 @@ def thread_split(
     return split
 
 
-def peak_rss_mb() -> float:
-    """The largest resident set this process has had (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+class PeakRss:
+    """The largest resident set of this process while it runs (sampled every 50 ms from
+    /proc/self/status; ru_maxrss would only give the largest since the process started)."""
+
+    def __init__(self) -> None:
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        status = Path("/proc/self/status")
+        while not self._stop.wait(0.05):
+            for line in status.read_text().splitlines() if status.exists() else []:
+                if line.startswith("VmRSS:"):
+                    self.peak_kib = max(self.peak_kib, int(line.split()[1]))
+
+    def stop(self) -> float:
+        """Stop sampling; the peak in MB."""
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kib / 1024
 
 
 def load() -> str:
@@ -140,7 +160,8 @@ def main() -> None:
         "--builds",
         default="native",
         help="comma-separated, run in turn: native (the native transformer first when built, "
-        "the default), python (the Python transformer only)",
+        "the default), python (the Python transformer only); NAME@N: with N statements per "
+        "INSERT",
     )
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
@@ -160,19 +181,22 @@ def main() -> None:
     results: dict[str, tuple[list[float], list[float]]] = {build: ([], []) for build in builds}
     for run, build in ((run, build) for run in range(args.runs) for build in builds):
         rates, cpu_rates = results[build]
-        use_build(build)
+        name, _, batch = build.partition("@")
+        use_build(name)
+        batch_size = int(batch) if batch else args.batch
         store = StoreSettings(path=work / "clickhouse", database=f"bench_{uuid.uuid4().hex[:8]}")
         migrate(client, store)
         settings = Settings(
-            data_dir=work / f"run{run}",
+            data_dir=work / f"run{run}-{build}",
             store=store,
             transform={"secret": "benchmark-secret"},
-            ingest={} if args.batch is None else {"backfill_batch_size": args.batch},
+            ingest={} if batch_size is None else {"backfill_batch_size": batch_size},
         )
-        state = IngestState(f"sqlite:///{work / f'run{run}' / 'ingest.sqlite3'}")
+        state = IngestState(f"sqlite:///{work / f'run{run}-{build}' / 'ingest.sqlite3'}")
         before = load()
         threads = thread_cpu()
         own, children = cpu_seconds()
+        rss = PeakRss()
         summary = backfill(settings, client, state, [logs], workers=workers)
         own_after, children_after = cpu_seconds()
         threads_after = thread_cpu()
@@ -200,7 +224,7 @@ def main() -> None:
                 if abs(cpu) / summary.events >= 0.05e-6
             )
         )
-        print(f"  peak RSS of this process so far: {peak_rss_mb():,.0f} MB")
+        print(f"  peak RSS of this process during the run: {rss.stop():,.0f} MB")
         state.close()
         client.command(f"DROP DATABASE {store.database}")
     for build, (rates, cpu_rates) in results.items():
