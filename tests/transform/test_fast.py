@@ -417,6 +417,11 @@ def test_writer_is_orjson() -> None:
         assert _fast.py_dumps(text) == json.dumps(value), text
     # duplicate keys: first position, last value
     assert _fast.roundtrip(b'{"a":1,"b":2,"a":3}', False) == b'{"a":3,"b":2}'
+    # keys alike in length and last byte, and more keys than the parser's 64-bit filter
+    assert _fast.roundtrip(b'{"ab":1,"cb":2,"ab":3,"cb":4}', False) == b'{"ab":3,"cb":4}'
+    many = {f"k{i}": i for i in range(200)}
+    text = json.dumps(many)[:-1] + ', "k150": "last", "k7": null}'
+    assert _fast.roundtrip(text.encode(), False) == orjson.dumps(orjson.loads(text))
     for bad in (b'["\\ud800"]', b"[1e400]", b"[NaN]", b"{", b"[1] x"):
         assert _fast.roundtrip(bad, False) is None
 
