@@ -10,7 +10,7 @@
 use crate::builder::{py_str, uuid_text, Activities, Builder, Opts, Stmt, Verb};
 use crate::event::{number, Event, Num};
 use crate::json::{Obj, V};
-use crate::out::{obj, s, J};
+use crate::out::{obj, s, write_j, J};
 use crate::vocab as v;
 use crate::{Fallback, Res};
 use std::borrow::Cow;
@@ -491,8 +491,22 @@ fn problem_check(b: &mut Builder, event: &Event<'_>) -> Res<Vec<Stmt>> {
     if !browser {
         check.grades = (event.get_number("max_grade")?, event.get_number("grade")?);
     }
-    let parent_object = check.object(b, first, None, several.is_some())?;
-    let shared = several.map(|_| parent_object.clone());
+    let mut parent_object = check.object(b, first, None, several.is_some())?;
+    // The children's context names the parent's object: written once (pruned) and shared. In
+    // Python it is the same dict, which the repair step has made an Activity by the time the
+    // children are written (ERB-strict: it stays a GroupActivity).
+    let shared = match several {
+        Some(_) => {
+            if b.check {
+                parent_object.set("objectType", s("Activity"));
+            }
+            let mut text = Vec::with_capacity(512);
+            write_j(&mut text, &parent_object, true)?;
+            parent_object.set("objectType", s("GroupActivity"));
+            Some(J::Raw(text.into()))
+        }
+        None => None,
+    };
     let opts = Opts {
         result: check.result(event, first, false)?,
         ..Opts::default()
