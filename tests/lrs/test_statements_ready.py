@@ -223,6 +223,10 @@ def test_a_pool_splits_a_large_body_between_idle_workers_with_the_same_outcome()
                     outcomes.append(await pool.read(data, "1.0.3", AUTHORITY, False, None))
                 except StatementInvalid as error:
                     outcomes.append((error.path, error.rule))
+            # Another request in flight: the workers are not idle, the body is read whole.
+            with pool.opened(), pool.opened():
+                whole = await pool.read(orjson.dumps(sent), "1.0.3", AUTHORITY, False, None)
+            assert [r.statement_id for r in whole] == [s["id"] for s in sent]
         finally:
             pool.close()
         return outcomes
@@ -239,7 +243,8 @@ def test_a_pool_splits_a_large_body_between_idle_workers_with_the_same_outcome()
         assert error == (expected.value.path, expected.value.rule)
     assert errors[0] == ("statements[100].id", "the same id appears twice in the batch")
     # The valid body was read in shares (the cross-share duplicate raised from there); the
-    # invalid ones fell back to one worker; the short one was never split.
+    # invalid ones fell back to one worker; the short one and the one beside another request
+    # were never split.
     assert split == [True, False, False]
 
 

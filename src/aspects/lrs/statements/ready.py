@@ -19,11 +19,12 @@ workers: ``multipart/mixed`` ones (attachments, signatures) are read in the proc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import multiprocessing
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -179,7 +180,7 @@ class ReceivePool:
 
     def __init__(self, workers: int) -> None:
         self._workers = workers
-        self._busy = 0  # requests being read now
+        self._open = 0  # POST/PUT requests being read or committed now (opened())
         self._executor = self._new_executor()
         self._warming = [self._executor.submit(_warm) for _ in range(workers)]
 
@@ -205,6 +206,16 @@ class ReceivePool:
                 self._executor = self._new_executor()
             return await loop.run_in_executor(self._executor, function, *args)
 
+    @contextlib.contextmanager
+    def opened(self) -> Iterator[None]:
+        """Around a request's reading and commit: how many are in flight decides whether a
+        body is read in shares (:meth:`read`)."""
+        self._open += 1
+        try:
+            yield
+        finally:
+            self._open -= 1
+
     async def started(self) -> None:
         """Return once the workers are spawned and have imported what they run (a few seconds
         of CPU each, which the first requests would otherwise wait for)."""
@@ -220,16 +231,14 @@ class ReceivePool:
     ) -> list[Ready]:
         """The body's statements, ready to commit; raises :class:`StatementInvalid` as the
         in-process path does."""
-        self._busy += 1
-        try:
-            idle = self._workers - self._busy + 1
-            if idle >= 2 and not single and len(body) >= SPLIT_BYTES:
-                ready = await self._read_split(body, version, authority, idle)
-                if ready is not None:
-                    return ready
-            return await self._read_whole(body, version, authority, single, statement_id)
-        finally:
-            self._busy -= 1
+        if self._open <= 1 and self._workers >= 2 and not single and len(body) >= SPLIT_BYTES:
+            # This request is alone: the workers are idle, so it is read in shares. (With
+            # several requests in flight the workers are busy anyway and splitting would only
+            # cost the server its parse and re-serialisation.)
+            ready = await self._read_split(body, version, authority, self._workers)
+            if ready is not None:
+                return ready
+        return await self._read_whole(body, version, authority, single, statement_id)
 
     async def _read_whole(
         self,

@@ -83,10 +83,11 @@ async def _store(
     pool: ReceivePool | None = request.app.state.receive_pool
     if pool is not None and content_type.split(";")[0].strip().lower() in ("application/json", ""):
         # Parsed, validated and prepared in a worker process (aspects.lrs.statements.ready).
-        ready: list[Ready] = await pool.read(
-            body, version, principal.authority, single, statement_id
-        )
-        return await _write(request, Batch(ready, principal.authority, version))
+        with pool.opened():
+            ready: list[Ready] = await pool.read(
+                body, version, principal.authority, single, statement_id
+            )
+            return await _write(request, Batch(ready, principal.authority, version))
     items, _ = statements_from(content_type, body, version, single=single)
     if statement_id is not None:
         if items[0].given_id and items[0].statement_id != statement_id.lower():
