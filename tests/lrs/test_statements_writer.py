@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -12,7 +13,9 @@ from clickhouse_connect.driver.client import Client
 from aspects.lrs.statements import read
 from aspects.lrs.statements.prepare import incoming
 from aspects.lrs.statements.query import parse_filters
+from aspects.lrs.statements.ready import Ready, read_json_body
 from aspects.lrs.statements.writer import Batch, Conflict, StatementWriter
+from aspects.privacy.tombstones import record_tombstones
 from aspects.store.settings import StoreSettings
 from tests.lrs import statements_helpers
 from tests.lrs.statements_helpers import statement
@@ -118,3 +121,62 @@ def test_statements_stored_before_the_key_table_are_indexed_at_start(
             f"FROM {settings.database}.lrs_statement_keys)"
         )
     )
+
+
+def _ready(statements: list[dict[str, Any]], version: str = "1.0.3") -> list[Ready]:
+    """Statements as a receive worker returns them (the worker's function, run here)."""
+    outcome = read_json_body(orjson.dumps(statements), version, AUTHORITY, False, None)
+    assert outcome[0] == "ok", outcome
+    return [Ready(*fields) for fields in outcome[1]]
+
+
+def test_worker_prepared_statements_keep_every_writer_rule(
+    lrs_store: tuple[Client, StoreSettings], tmp_path: Path
+) -> None:
+    """Ids, conflicts, same-content no-ops and erased learners hold for statements a receive
+    worker prepared, mixed with statements read in the process, through the journal."""
+    client, settings = lrs_store
+    erased_actor = {"objectType": "Agent", "mbox": "mailto:erased-worker@example.org"}
+    record_tombstones(client, settings.database, [erased_actor["mbox"]])
+    writer = StatementWriter(
+        client, settings.database, journal=tmp_path / "journal", exclusive=True
+    )
+    shared = statement()
+    kept = [statement() for _ in range(3)]
+    gone = statement(actor=erased_actor)
+
+    async def scenario() -> list[Any]:
+        writer.start()
+        try:
+            first = await writer.write(Batch(_ready([*kept, gone]), AUTHORITY, "1.0.3"))
+            mixed = await writer.write(Batch([incoming(shared)], AUTHORITY, "1.0.3"))
+            again = await writer.write(Batch(_ready([shared]), AUTHORITY, "1.0.3"))
+            rival = {**shared, "verb": {"id": "http://example.org/verbs/rival"}}
+            conflict = await asyncio.gather(
+                writer.write(Batch(_ready([statement(), rival]), AUTHORITY, "1.0.3")),
+                return_exceptions=True,
+            )
+            await writer.visible()
+            return [first, mixed, again, conflict[0]]
+        finally:
+            await writer.stop()
+
+    first, mixed, again, conflict = asyncio.run(scenario())
+    assert first == [s["id"] for s in [*kept, gone]]
+    assert mixed == again == [shared["id"]]
+    assert isinstance(conflict, Conflict)
+    stored = {
+        row[0]: orjson.loads(row[1])
+        for row in client.query(
+            f"SELECT toString(statement_id), statement FROM {settings.database}.lrs_statements"
+        ).result_rows
+    }
+    assert set(stored) == {s["id"] for s in [*kept, shared]}  # not the erased learner's
+    for sent in kept:
+        got = stored[sent["id"]]
+        assert got["authority"] == AUTHORITY
+        assert got["timestamp"] == got["stored"]
+        assert {
+            k: v for k, v in got.items() if k not in ("stored", "timestamp", "authority", "version")
+        } == sent
+    assert count(client, settings, "xapi_statements") == 4
