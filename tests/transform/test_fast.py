@@ -415,6 +415,26 @@ def test_writer_is_orjson() -> None:
         assert _fast.roundtrip(text, False) == orjson.dumps(value), text
         assert _fast.roundtrip(text, True) == orjson.dumps(_prune(value)), text
         assert _fast.py_dumps(text) == json.dumps(value), text
+    # strings: every character class at every offset of the writer's 8-byte steps
+    alphabet = [
+        "a",
+        "Z",
+        " ",
+        '"',
+        "\\",
+        "/",
+        "\x00",
+        "\x1f",
+        "\n",
+        "\x7f",
+        "\u00e9",
+        "\u2028",
+        "\U0001f600",
+    ]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        encoded = json.dumps([text, {text: text}]).encode()
+        assert _fast.roundtrip(encoded, False) == orjson.dumps([text, {text: text}]), text
     # duplicate keys: first position, last value
     assert _fast.roundtrip(b'{"a":1,"b":2,"a":3}', False) == b'{"a":3,"b":2}'
     # keys alike in length and last byte, and more keys than the parser's 64-bit filter
