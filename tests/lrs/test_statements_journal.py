@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -224,6 +225,23 @@ def test_the_id_filter_never_hides_a_stored_id(lrs_store: tuple[Client, StoreSet
     assert isinstance(outcomes[2], Conflict)
 
 
+def _children(pid: int) -> list[int]:
+    """Child processes of ``pid`` (Linux /proc)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (not a zombie: an orphan's zombie is reaped by init)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs kill -9")
 def test_statements_answered_before_a_kill_9_are_there_after_a_restart(tmp_path: Path) -> None:
     env = {
@@ -261,9 +279,16 @@ def test_statements_answered_before_a_kill_9_are_there_after_a_restart(tmp_path:
         headers = {"X-Experience-API-Version": "2.0.0"}
         with httpx.Client(base_url=base, auth=auth, headers=headers) as http:
             assert http.post("/statements", json=sent).status_code == 200
+        workers = _children(server.pid)
+        assert len(workers) >= 2  # lrs.receive_workers (and the pool's resource tracker)
         os.kill(server.pid, signal.SIGKILL)
         server.wait(timeout=30)
         assert list((tmp_path / "lrs-journal" / "lrs").glob("*.journal"))
+        # Its receive workers do not outlive it (they would wait on their queue forever).
+        deadline = time.monotonic() + 20
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in workers if _alive(pid)]
         server, base = serve()
         with httpx.Client(base_url=base, auth=auth, headers=headers) as http:
             for item in sent:

@@ -23,6 +23,9 @@ import contextlib
 import hashlib
 import logging
 import multiprocessing
+import os
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -53,6 +56,8 @@ _UNSTAMPED = datetime(1970, 1, 1, tzinfo=UTC)
 # at least this many statements.
 SPLIT_BYTES = 16_384
 SPLIT_STATEMENTS = 20
+# How often a worker checks that the server that spawned it is alive.
+ORPHAN_CHECK_SECONDS = 1.0
 
 
 @dataclass(slots=True)
@@ -153,6 +158,23 @@ def read_json_slice(
     return ("ok", [_ready(item, authority, version) for item in items])
 
 
+def _start_worker(server: int) -> None:
+    """Initialiser of each worker: collect garbage as the server does (aspects.lrs.collector)
+    and exit when the server is gone. A worker blocks reading its pool's queue, whose pipe
+    its siblings keep open, so a server killed outright (``kill -9``, out of memory) would
+    leave its workers waiting forever."""
+    tune_collector()
+    threading.Thread(
+        target=_exit_with, args=(server,), name="lrs-worker-orphan-watch", daemon=True
+    ).start()
+
+
+def _exit_with(server: int) -> None:
+    while os.getppid() == server:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(0)
+
+
 def _warm() -> None:
     """Submitted once per worker when the pool starts, so that the workers are spawned and
     have imported this module before the first request."""
@@ -188,8 +210,8 @@ class ReceivePool:
         return ProcessPoolExecutor(
             max_workers=self._workers,
             mp_context=multiprocessing.get_context("spawn"),
-            # The workers allocate as the server did (aspects.lrs.collector).
-            initializer=tune_collector,
+            initializer=_start_worker,
+            initargs=(os.getpid(),),
         )
 
     async def _call(self, function: Callable[..., tuple[Any, ...]], *args: Any) -> tuple[Any, ...]:
