@@ -4,13 +4,12 @@
 //!
 //! Python formats a few values itself (answers with `json.dumps(..., ensure_ascii=False)` or
 //! `str()`, the referer's query with urllib): those are reproduced here for the forms whose
-//! output is certain (ASCII referers, no floats inside answers, ASCII dict reprs), and anything
-//! else is a Fallback.
+//! output is certain (ASCII referers, ASCII text in dict reprs), and anything else is a Fallback.
 
 use crate::builder::{py_str, uuid_text, Activities, Builder, Opts, Stmt, Verb};
 use crate::event::{number, Event, Num};
 use crate::json::{Obj, V};
-use crate::out::{obj, s, write_j, J};
+use crate::out::{obj, py_float_repr, s, write_j, J};
 use crate::vocab as v;
 use crate::{Fallback, Res};
 use std::borrow::Cow;
@@ -550,8 +549,8 @@ fn problem_check(b: &mut Builder, event: &Event<'_>) -> Res<Vec<Stmt>> {
 /// Deeper values are a Fallback (Python's own limit is ~1000; nobody answers that deep).
 const MAX_DEPTH: usize = 100;
 
-/// `json.dumps(value, ensure_ascii=False)` with the default separators; floats are a Fallback
-/// (Python's repr is not orjson's format).
+/// `json.dumps(value, ensure_ascii=False)` with the default separators (floats as their repr,
+/// which json.dumps writes for finite floats).
 fn py_json(value: &V<'_>, out: &mut String, depth: usize) -> Res<()> {
     if depth > MAX_DEPTH {
         return Err(Fallback);
@@ -562,7 +561,7 @@ fn py_json(value: &V<'_>, out: &mut String, depth: usize) -> Res<()> {
         V::Bool(false) => out.push_str("false"),
         V::Int(i) => write!(out, "{i}").map_err(|_| Fallback)?,
         V::UInt(u) => write!(out, "{u}").map_err(|_| Fallback)?,
-        V::Float(_) => return Err(Fallback),
+        V::Float(f) => out.push_str(&py_float_repr(*f)?),
         V::Str(text) => py_json_str(text, out),
         V::Arr(items) => {
             out.push('[');
@@ -619,8 +618,8 @@ fn py_json_str(text: &str, out: &mut String) {
     out.push('"');
 }
 
-/// `repr(value)` (what `str()` gives for dicts, lists, ints, booleans); floats and non-ASCII
-/// strings (Python's printable test) are a Fallback.
+/// `repr(value)` (what `str()` gives for dicts, lists, numbers, booleans); non-ASCII strings
+/// (Python's printable test) are a Fallback.
 fn py_repr(value: &V<'_>, out: &mut String, depth: usize) -> Res<()> {
     if depth > MAX_DEPTH {
         return Err(Fallback);
@@ -631,7 +630,7 @@ fn py_repr(value: &V<'_>, out: &mut String, depth: usize) -> Res<()> {
         V::Bool(false) => out.push_str("False"),
         V::Int(i) => write!(out, "{i}").map_err(|_| Fallback)?,
         V::UInt(u) => write!(out, "{u}").map_err(|_| Fallback)?,
-        V::Float(_) => return Err(Fallback),
+        V::Float(f) => out.push_str(&py_float_repr(*f)?),
         V::Str(text) => py_repr_str(text, out)?,
         V::Arr(items) => {
             out.push('[');
