@@ -13,14 +13,17 @@ import orjson
 from clickhouse_connect.driver.client import Client
 from fastapi.testclient import TestClient
 
+from aspects.lrs.app import create_app
+from aspects.lrs.db import make_sessionmaker
 from aspects.lrs.statements.copier import RawCopier
 from aspects.lrs.statements.prepare import incoming
 from aspects.lrs.statements.writer import Batch, StatementWriter
 from aspects.privacy.tombstones import record_tombstones
+from aspects.settings import Settings
 from aspects.store.migrate import migrate, migrations
 from aspects.store.settings import StoreSettings
 from tests.lrs import statements_helpers
-from tests.lrs.statements_helpers import V1, credential, make_app, statement
+from tests.lrs.statements_helpers import V1, credential, statement
 
 module_store = statements_helpers.module_store
 lrs_store = statements_helpers.lrs_store
@@ -183,7 +186,11 @@ def test_a_posted_statement_reaches_the_reports_within_seconds(
     tmp_path: Path, lrs_store: tuple[Client, StoreSettings]
 ) -> None:
     client, settings = lrs_store
-    app = make_app(tmp_path, client, settings)
+    # Short intervals (the defaults, 1 s and 2 s, put the bound near 3 s, which a loaded
+    # machine exceeded): what is tested is that the pipeline delivers within its intervals.
+    lrs = {"flush_interval_seconds": 0.25, "copy_interval_seconds": 0.5}
+    configured = Settings(data_dir=tmp_path, store=settings, lrs=lrs)
+    app = create_app(configured, client, make_sessionmaker(configured))
     sent = _problem("block-v1:Org+LRS101+2026+type@problem+block@p1")
     with TestClient(app) as http:
         answer = http.post(
@@ -203,7 +210,7 @@ def test_a_posted_statement_reaches_the_reports_within_seconds(
             time.sleep(0.05)
         waited = time.monotonic() - posted
     assert found == [("course-v1:Org+LRS101+2026", True)]
-    assert waited < 3  # copy interval 0.5 s; a loaded machine gets slack
+    assert waited < 3  # flush 0.25 s, copy 0.5 s; a loaded machine gets slack
 
 
 def test_a_store_migrated_before_the_lrs_migrations_existed_gets_them(
