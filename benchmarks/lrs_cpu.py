@@ -5,7 +5,9 @@
 CPU time (``time.process_time``: every thread of the process, chDB's included) rather than
 wall time, so that the figures mean something on a machine other work loads. Steps:
 
-- ``receive``: body bytes -> validated, prepared statements (``statements_from``);
+- ``receive``: body bytes -> validated, prepared statements (``statements_from``; with
+  ``--workers``, what a receive worker does: parsing, validation and the rows but ``stored``,
+  which the server then only stamps in ``commit``);
 - ``commit``: the group-commit writer committing one request alone (id check, rows, and the
   write-ahead journal append + fdatasync; with ``--no-journal`` the INSERT into the LRS tables
   instead); ``of_which_*`` split out the store round trips (id check query, INSERT);
@@ -36,6 +38,7 @@ from typing import Any
 import orjson
 from lrs_common import make_statement
 
+from aspects.lrs.statements.ready import Ready, read_json_body
 from aspects.lrs.statements.receive import statements_from
 from aspects.lrs.statements.writer import Batch, StatementWriter
 from aspects.store.client import open_client
@@ -46,13 +49,25 @@ AUTHORITY = {"objectType": "Agent", "account": {"homePage": "https://lrs.example
 
 
 def one_run(
-    client: object, database: str, requests: int, batch: int, seed: int, journal: Path | None
+    client: object,
+    database: str,
+    requests: int,
+    batch: int,
+    seed: int,
+    journal: Path | None,
+    workers: bool = False,
 ) -> dict[str, float]:
-    return asyncio.run(_one_run(client, database, requests, batch, seed, journal))
+    return asyncio.run(_one_run(client, database, requests, batch, seed, journal, workers))
 
 
 async def _one_run(
-    client: object, database: str, requests: int, batch: int, seed: int, journal: Path | None
+    client: object,
+    database: str,
+    requests: int,
+    batch: int,
+    seed: int,
+    journal: Path | None,
+    workers: bool,
 ) -> dict[str, float]:
     options: dict[str, Any] = {}
     if journal is not None:
@@ -87,7 +102,12 @@ async def _one_run(
         setattr(writer, name, timed)
     for body in bodies:
         started = time.process_time()
-        items, _ = statements_from("application/json", body, "1.0.3")
+        if workers:
+            # What a receive worker does (aspects.lrs.statements.ready), timed here in-process.
+            outcome = read_json_body(body, "1.0.3", AUTHORITY, False, None)
+            items: list[Any] = [Ready(*fields) for fields in outcome[1]]
+        else:
+            items, _ = statements_from("application/json", body, "1.0.3")
         middle = time.process_time()
         writer._commit([Batch(items, AUTHORITY, "1.0.3")])
         ended = time.process_time()
@@ -121,6 +141,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--no-journal", action="store_true", help="commit straight to the store")
+    parser.add_argument(
+        "--workers",
+        action="store_true",
+        help="receive as a receive worker does (receive = the worker's CPU, commit = the server's)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lrs-cpu-") as directory:
         settings = StoreSettings(path=Path(directory), database="bench")
@@ -132,7 +157,13 @@ def main() -> None:
         results = []
         for run in range(args.runs):
             figures = one_run(
-                client, "bench", args.requests, args.batch, (run + 1) * 10_000_000, journal
+                client,
+                "bench",
+                args.requests,
+                args.batch,
+                (run + 1) * 10_000_000,
+                journal,
+                args.workers,
             )
             results.append(figures)
             print(
