@@ -31,7 +31,7 @@ $(XAPI_COMPILED): $(STAMP) $(wildcard src/aspects/xapi/*.py) src/aspects/lrs/sta
 # transformer". Offline: crates come from Debian's librust-*-dev packages, not crates.io.
 NATIVE := src/aspects/transform/_fast.json
 NATIVE_SOURCES := $(shell find native/src -name '*.rs') native/Cargo.toml native/Cargo.lock native/.cargo/config.toml
-RUST_PACKAGES := librust-pyo3-dev librust-serde-dev librust-serde-json-dev librust-sha1-dev librust-ryu-dev
+RUST_PACKAGES := librust-pyo3-dev librust-sha1-dev librust-ryu-dev
 
 rust:
 	@dpkg -s $(RUST_PACKAGES) >/dev/null 2>&1 || (apt-get update && apt-get install -y $(RUST_PACKAGES))

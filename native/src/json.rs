@@ -3,13 +3,12 @@
 //! Parsed as orjson parses it, so that the values the families read are the values the Python
 //! transformer reads: objects keep their keys in order and a duplicate key keeps its FIRST
 //! position with its LAST value (what a Python dict does when orjson inserts twice); integers
-//! beyond the 64-bit ranges become floats (as orjson); floats are correctly rounded
-//! (serde_json's `float_roundtrip`). What orjson refuses (lone surrogates, NaN, 1e400) serde_json
-//! refuses too; any parse error means "not handled" (the Python path gives the reason).
+//! beyond the 64-bit ranges become floats (as orjson); floats are correctly rounded (Rust's
+//! `str::parse`). What orjson refuses (lone surrogates, NaN, 1e400, control characters in
+//! strings) is refused too; any parse error means "not handled" (the Python path gives the
+//! reason).
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
-use std::fmt;
 
 /// A JSON value of the input (the Python value orjson would give).
 #[derive(Debug, Clone, PartialEq)]
@@ -113,112 +112,344 @@ impl<'a> V<'a> {
     }
 }
 
-struct ValueVisitor;
-
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = V<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_unit<E>(self) -> Result<V<'de>, E> {
-        Ok(V::Null)
-    }
-    fn visit_bool<E>(self, b: bool) -> Result<V<'de>, E> {
-        Ok(V::Bool(b))
-    }
-    fn visit_i64<E>(self, n: i64) -> Result<V<'de>, E> {
-        Ok(V::Int(n))
-    }
-    fn visit_u64<E>(self, n: u64) -> Result<V<'de>, E> {
-        Ok(if n <= i64::MAX as u64 {
-            V::Int(n as i64)
-        } else {
-            V::UInt(n)
-        })
-    }
-    fn visit_f64<E>(self, n: f64) -> Result<V<'de>, E> {
-        Ok(V::Float(n))
-    }
-    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<V<'de>, E> {
-        Ok(V::Str(Cow::Borrowed(s)))
-    }
-    fn visit_str<E>(self, s: &str) -> Result<V<'de>, E> {
-        Ok(V::Str(Cow::Owned(s.to_owned())))
-    }
-    fn visit_string<E>(self, s: String) -> Result<V<'de>, E> {
-        Ok(V::Str(Cow::Owned(s)))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> Result<V<'de>, A::Error> {
-        let mut items = Vec::with_capacity(access.size_hint().unwrap_or(4));
-        while let Some(item) = access.next_element()? {
-            items.push(item);
-        }
-        Ok(V::Arr(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<V<'de>, A::Error> {
-        let mut members: Vec<(Cow<'de, str>, V<'de>)> = Vec::with_capacity(8);
-        // keys seen, as bits of (length, last byte): a key whose bit is clear is new, and only
-        // the others are compared with the earlier keys
-        let mut seen: u64 = 0;
-        while let Some(Key(key)) = access.next_key::<Key<'de>>()? {
-            let value: V<'de> = access.next_value()?;
-            let bit = 1u64
-                << ((key.len() as u64 * 7 + u64::from(*key.as_bytes().last().unwrap_or(&0))) % 64);
-            // a duplicate keeps its first position and takes the last value (Python dict)
-            if seen & bit != 0 {
-                if let Some(slot) = members.iter_mut().find(|(k, _)| *k == key) {
-                    slot.1 = value;
-                    continue;
-                }
-            }
-            seen |= bit;
-            members.push((key, value));
-        }
-        Ok(V::Obj(Obj(members)))
-    }
-}
-
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(s)))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(s.to_owned())))
-            }
-            fn visit_string<E>(self, s: String) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(s)))
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor)
-    }
-}
-
-impl<'de> Deserialize<'de> for V<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ValueVisitor)
-    }
-}
-
-/// Parse one JSON document (the whole slice, trailing whitespace allowed); None when invalid
+/// Parse one JSON document (the whole slice, whitespace around allowed); None when invalid
 /// (invalid UTF-8 too, as orjson refuses it).
 pub fn parse(text: &[u8]) -> Option<V<'_>> {
-    // one UTF-8 check of the whole text is cheaper than serde_json's check of every string
     parse_str(std::str::from_utf8(text).ok()?)
 }
 
 /// Parse a JSON document held in a string (an `event` logged as JSON text).
+///
+/// A parser of our own (serde_json's string scanning cost a third of a line): strict JSON,
+/// strings borrowed unless they hold escapes, at most [`MAX_DEPTH`] nested containers. It may
+/// refuse what orjson accepts (the line is then not handled), never the reverse on purpose.
 pub fn parse_str(text: &str) -> Option<V<'_>> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let value = V::deserialize(&mut de).ok()?;
-    de.end().ok()?;
-    Some(value)
+    let mut parser = Parser {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        depth: 0,
+    };
+    parser.ws();
+    let value = parser.value()?;
+    parser.ws();
+    (parser.pos == parser.bytes.len()).then_some(value)
+}
+
+/// Nesting deeper than this is refused (the Python path decides; orjson allows more).
+pub const MAX_DEPTH: u32 = 128;
+
+struct Parser<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+    depth: u32,
+}
+
+const CONTROL_START: u8 = 0x00;
+const CONTROL_END: u8 = 0x1f;
+
+/// Bytes that end a plain run of a string: `"`, `\`, control characters.
+static STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        table[i] = true;
+        i += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// The index of the first byte at or after `from` that ends a plain run (or the length).
+#[inline]
+fn plain_run(bytes: &[u8], mut from: usize) -> usize {
+    while let Some(chunk) = bytes.get(from..from + 4) {
+        if STOP[chunk[0] as usize] {
+            return from;
+        }
+        if STOP[chunk[1] as usize] {
+            return from + 1;
+        }
+        if STOP[chunk[2] as usize] {
+            return from + 2;
+        }
+        if STOP[chunk[3] as usize] {
+            return from + 3;
+        }
+        from += 4;
+    }
+    while from < bytes.len() && !STOP[bytes[from] as usize] {
+        from += 1;
+    }
+    from
+}
+
+impl<'a> Parser<'a> {
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn value(&mut self) -> Option<V<'a>> {
+        match self.peek()? {
+            b'{' => self.object(),
+            b'[' => self.array(),
+            b'"' => self.string().map(V::Str),
+            b't' => self.literal("true", V::Bool(true)),
+            b'f' => self.literal("false", V::Bool(false)),
+            b'n' => self.literal("null", V::Null),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, word: &str, value: V<'a>) -> Option<V<'a>> {
+        if self.bytes[self.pos..].starts_with(word.as_bytes()) {
+            self.pos += word.len();
+            Some(value)
+        } else {
+            None
+        }
+    }
+
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        self.pos += 1;
+        self.ws();
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    fn object(&mut self) -> Option<V<'a>> {
+        self.enter()?;
+        let mut members: Vec<(Cow<'a, str>, V<'a>)> = Vec::new();
+        if self.peek()? == b'}' {
+            self.pos += 1;
+            self.depth -= 1;
+            return Some(V::Obj(Obj(members)));
+        }
+        members.reserve(8);
+        // keys seen, as bits of (length, last byte): a key whose bit is clear is new, and only
+        // the others are compared with the earlier keys
+        let mut seen: u64 = 0;
+        loop {
+            if self.peek()? != b'"' {
+                return None;
+            }
+            let key = self.string()?;
+            self.ws();
+            if self.peek()? != b':' {
+                return None;
+            }
+            self.pos += 1;
+            self.ws();
+            let value = self.value()?;
+            let last = u64::from(*key.as_bytes().last().unwrap_or(&0));
+            let bit = 1u64 << ((key.len() as u64 * 7 + last) % 64);
+            // a duplicate keeps its first position and takes the last value (Python dict)
+            let slot = if seen & bit != 0 {
+                members.iter().position(|(k, _)| *k == key)
+            } else {
+                None
+            };
+            match slot {
+                Some(index) => members[index].1 = value,
+                None => {
+                    seen |= bit;
+                    members.push((key, value));
+                }
+            }
+            self.ws();
+            match self.peek()? {
+                b',' => {
+                    self.pos += 1;
+                    self.ws();
+                }
+                b'}' => {
+                    self.pos += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+        self.depth -= 1;
+        Some(V::Obj(Obj(members)))
+    }
+
+    fn array(&mut self) -> Option<V<'a>> {
+        self.enter()?;
+        let mut items = Vec::new();
+        if self.peek()? == b']' {
+            self.pos += 1;
+            self.depth -= 1;
+            return Some(V::Arr(items));
+        }
+        loop {
+            items.push(self.value()?);
+            self.ws();
+            match self.peek()? {
+                b',' => {
+                    self.pos += 1;
+                    self.ws();
+                }
+                b']' => {
+                    self.pos += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+        self.depth -= 1;
+        Some(V::Arr(items))
+    }
+
+    fn hex4(&self, at: usize) -> Option<u32> {
+        let digits = self.bytes.get(at..at + 4)?;
+        let mut value = 0u32;
+        for &d in digits {
+            value = value * 16 + (d as char).to_digit(16)?;
+        }
+        Some(value)
+    }
+
+    /// A string at `"`: borrowed when it has no escape.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        let bytes = self.bytes;
+        let start = self.pos + 1;
+        let mut i = plain_run(bytes, start);
+        match *bytes.get(i)? {
+            b'"' => {
+                self.pos = i + 1;
+                return Some(Cow::Borrowed(&self.text[start..i]));
+            }
+            b'\\' => {}
+            _ => return None, // a control character
+        }
+        // escapes: the text is built; every stop is at an ASCII byte, a char boundary
+        let mut out = String::with_capacity(i - start + 16);
+        out.push_str(&self.text[start..i]);
+        loop {
+            match *bytes.get(i)? {
+                b'"' => {
+                    self.pos = i + 1;
+                    return Some(Cow::Owned(out));
+                }
+                b'\\' => {
+                    let escape = *bytes.get(i + 1)?;
+                    i += 2;
+                    let ch = match escape {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{08}',
+                        b'f' => '\u{0c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let unit = self.hex4(i)?;
+                            i += 4;
+                            if (0xD800..0xDC00).contains(&unit) {
+                                // a high surrogate must be followed by a low one
+                                if bytes.get(i..i + 2)? != b"\\u" {
+                                    return None;
+                                }
+                                let low = self.hex4(i + 2)?;
+                                if !(0xDC00..0xE000).contains(&low) {
+                                    return None;
+                                }
+                                i += 6;
+                                char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))?
+                            } else {
+                                char::from_u32(unit)? // a lone low surrogate is refused here
+                            }
+                        }
+                        _ => return None,
+                    };
+                    out.push(ch);
+                }
+                CONTROL_START..=CONTROL_END => return None,
+                _ => {
+                    let run = i;
+                    i = plain_run(bytes, i + 1);
+                    out.push_str(&self.text[run..i]);
+                }
+            }
+        }
+    }
+
+    /// A number: an integer within 64 bits as an int (orjson), else a float; JSON's grammar.
+    fn number(&mut self) -> Option<V<'a>> {
+        let bytes = self.bytes;
+        let start = self.pos;
+        let mut i = start;
+        let negative = bytes[i] == b'-';
+        if negative {
+            i += 1;
+        }
+        let digits = |mut at: usize| -> usize {
+            while bytes.get(at).map_or(false, u8::is_ascii_digit) {
+                at += 1;
+            }
+            at
+        };
+        match bytes.get(i)? {
+            b'0' => i += 1,
+            b'1'..=b'9' => i = digits(i + 1),
+            _ => return None,
+        }
+        let mut float = false;
+        if bytes.get(i) == Some(&b'.') {
+            let end = digits(i + 1);
+            if end == i + 1 {
+                return None;
+            }
+            i = end;
+            float = true;
+        }
+        let mantissa_end = i;
+        if let Some(b'e' | b'E') = bytes.get(i) {
+            i += 1;
+            if let Some(b'+' | b'-') = bytes.get(i) {
+                i += 1;
+            }
+            let end = digits(i);
+            if end == i {
+                return None;
+            }
+            i = end;
+            float = true;
+        }
+        self.pos = i;
+        let text = &self.text[start..i];
+        if !float {
+            if let Ok(value) = text.parse::<i64>() {
+                return Some(V::Int(value));
+            }
+            if let Ok(value) = text.parse::<u64>() {
+                return Some(V::UInt(value));
+            }
+            // beyond 64 bits: a float, as orjson reads it
+        }
+        let value: f64 = text.parse().ok()?;
+        if !value.is_finite() {
+            return None; // orjson refuses 1e400
+        }
+        if value == 0.0
+            && text[..mantissa_end - start]
+                .bytes()
+                .any(|b| matches!(b, b'1'..=b'9'))
+        {
+            return None; // underflow to zero: not sure orjson agrees
+        }
+        Some(V::Float(value))
+    }
 }

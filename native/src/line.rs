@@ -81,7 +81,7 @@ pub fn read(line: &[u8]) -> Option<(Obj<'_>, Option<String>)> {
 }
 
 /// logline.to_fixture_shape; None when the `event` string looks like JSON but this parser
-/// refuses it (the Python path then decides, e.g. nesting over serde_json's limit).
+/// refuses it (the Python path then decides, e.g. nesting over json::MAX_DEPTH).
 pub fn shape<'a>(mut top: Obj<'a>, owned: Option<&'a str>) -> Option<Raw<'a>> {
     let mut aliases = Vec::new();
     if let Some(index) = top.0.iter().position(|(k, _)| k == "event") {

@@ -446,6 +446,59 @@ def test_writer_is_orjson() -> None:
         assert _fast.roundtrip(bad, False) is None
 
 
+PARSER_CASES = [
+    b"[-0]",
+    b"[-0.0]",
+    b"[0.1e1, 1E+2, 1e-2, 2.5E-3]",
+    b"[1e-400]",
+    b"[123456789012345678901234567890, -123456789012345678901234567890]",
+    b"[9223372036854775807, 9223372036854775808, -9223372036854775808, -9223372036854775809]",
+    b"[18446744073709551615, 18446744073709551616]",
+    b'["\\ud83d\\ude00", "\\u00e9\\u0000\\u001F", "\\/\\b\\f\\n\\r\\t"]',
+    b'["\\ud83d"]',
+    b'["\\ude00"]',
+    b'["\\ud83d\\u0041"]',
+    b'["\\x41"]',
+    b'["\\u12"]',
+    b'["tab\there"]',
+    b"[01]",
+    b"[1.]",
+    b"[.5]",
+    b"[+1]",
+    b"[1,]",
+    b'{"a":1,}',
+    b'{"a" : 1 , "b" :[ ] ,"c":{ }}',
+    b" \t\r\n[true,false,null] \n",
+    b"[tru]",
+    b"[nul]",
+    b"[NaN]",
+    b"[Infinity]",
+    b'{"a":1}{"b":2}',
+    b'{"a":1} x',
+    b"{1:2}",
+    b'"\xff"',
+    b'["\xc3\xa9", "\xe2\x82"]',
+    b"[" * 128 + b"]" * 128,
+    b"[" * 129 + b"]" * 129,
+    b'{"a":' * 128 + b"1" + b"}" * 128,
+]
+
+
+@pytest.mark.parametrize("text", PARSER_CASES, ids=range(len(PARSER_CASES)))
+def test_the_parser_reads_what_orjson_reads_or_refuses(text: bytes) -> None:
+    """Each document: refused, or read exactly as orjson reads it (never accepted if orjson
+    refuses it)."""
+    from aspects.transform import _fast  # type: ignore[attr-defined]
+
+    ours = _fast.roundtrip(text, False)
+    try:
+        expected = orjson.dumps(orjson.loads(text))
+    except orjson.JSONDecodeError:
+        assert ours is None
+        return
+    assert ours is None or ours == expected
+
+
 def test_value_formats_are_pythons() -> None:
     """round(x, 3), round(x, 6) and statement.iso_duration, bit for bit (None: Fallback)."""
     from aspects.transform import _fast  # type: ignore[attr-defined]
