@@ -347,6 +347,23 @@ def test_random_variations(strict: bool) -> None:
     assert outcomes.get("python", 0) > 100, outcomes
 
 
+def test_transform_lines_json_equals_transform_lines() -> None:
+    """Same statements (as JSON), counts and rejections as the Python batch, str or bytes."""
+    from aspects.transform.batch import Summary, transform_lines
+    from aspects.transform.fast import transform_lines_json
+
+    python, fast = _pair(fixture_user=True)
+    lines: list[str | bytes] = list(log_text().splitlines())
+    lines += [line.decode("utf-8", "surrogatepass") for line in _variations(9, 300)]
+    lines += ['{"event_type": "edx.ui.lms.link_clicked", "x": "\ud800"}', b"\xff{}"]
+    expected_summary, summary = Summary(), Summary()
+    expected = [orjson.dumps(s) for s in transform_lines(python, lines, expected_summary)]
+    assert list(transform_lines_json(fast, python, lines, summary)) == expected
+    assert summary.as_dict() == expected_summary.as_dict()
+    assert summary.rejections == expected_summary.rejections
+    assert summary.statements > 100
+
+
 def cli_run(
     args: list[str], tmp_path: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes]:

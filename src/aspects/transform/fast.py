@@ -184,7 +184,9 @@ def transform_lines_json(
             continue  # blank lines (e.g. a trailing newline) are not events
         summary.events_read += 1
         if fast is not None:
-            answer = fast.statements(line if isinstance(line, bytes) else line.encode())
+            answer = fast.statements(
+                line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")
+            )
             if isinstance(answer, list):
                 summary.statements += len(answer)
                 yield from answer
