@@ -60,6 +60,8 @@ pub struct Actor {
     pub text: String,
     /// The account name (the rows' actor id).
     pub name: String,
+    /// The same as a Python str (made once per user for `rows()`).
+    pub py_name: Py<PyString>,
 }
 
 /// One statement: its id (UUID bytes, big-endian), JSON bytes and actor.
@@ -407,10 +409,12 @@ impl Builder {
                 },
                 None => return Ok(None),
             };
+            let py_name = PyString::new(py, &name).into();
             Ok(Some(Actor {
                 json: json.as_bytes().to_vec(),
                 text,
                 name,
+                py_name,
             }))
         })
         .map_err(|_| Fallback)?

@@ -5,7 +5,7 @@
 //! or error. See native/README.md (the API for family code) and docs/transform.md.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyTuple};
 use std::collections::HashSet;
 
 pub mod builder;
@@ -121,7 +121,7 @@ impl FastTransformer {
                         &[
                             PyBytes::new(py, &s.id).to_object(py),
                             PyBytes::new(py, &s.json).to_object(py),
-                            PyString::new(py, &s.actor.name).to_object(py),
+                            s.actor.py_name.clone_ref(py).into_py(py),
                         ],
                     )
                 });
