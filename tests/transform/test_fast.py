@@ -263,14 +263,16 @@ def _mutate(rng: random.Random, event: dict[str, Any]) -> dict[str, Any]:
         kind = rng.random()
         try:
             if kind < 0.45:
-                _set(event, path, rng.choice(VALUES))
+                # copies: VALUES' dicts and lists must not become shared (or cyclic) parts
+                _set(event, path, copy.deepcopy(rng.choice(VALUES)))
             elif kind < 0.6:
                 target: Any = event
                 for key in path[:-1]:
                     target = target[key]
                 target.pop(path[-1], None)
             elif kind < 0.75:
-                _set(event, path, {"wrapped": rng.choice(VALUES), "user_id": rng.choice(VALUES)})
+                wrapped = {"wrapped": rng.choice(VALUES), "user_id": rng.choice(VALUES)}
+                _set(event, path, copy.deepcopy(wrapped))
             else:
                 _set(event, path, rng.choice(TEXTS))
         except (KeyError, TypeError):
@@ -289,7 +291,7 @@ def _user_and_time(rng: random.Random, event: dict[str, Any]) -> None:
     if rng.random() < 0.5:
         event["timestamp"] = rng.choice(TIMES)
     if rng.random() < 0.2:
-        event["session"] = rng.choice(VALUES)
+        event["session"] = copy.deepcopy(rng.choice(VALUES))
 
 
 def _text(rng: random.Random, event: dict[str, Any]) -> str:
