@@ -14,6 +14,7 @@ pub mod families;
 pub mod json;
 pub mod line;
 pub mod out;
+pub mod repair;
 pub mod units;
 pub mod vocab;
 
