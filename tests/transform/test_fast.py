@@ -38,7 +38,9 @@ from aspects.transform import (
     event_name,
     parse_line,
 )
+from aspects.transform.courses import CourseNames
 from aspects.transform.fast import FastTransformer, native_state, open_fast, sources_digest
+from aspects.transform.identity import ExternalIds
 from aspects.transform.native import PURE_ENV
 from aspects.transform.settings import TransformSettings
 from aspects.transform.xapi import registry
@@ -96,6 +98,24 @@ def _pair(
     fast = open_fast(_settings(**overrides), **kwargs)
     assert fast is not None
     return python, fast
+
+
+def open_pair(
+    settings: TransformSettings, course_names: CourseNames, external_ids: ExternalIds | None
+) -> tuple[Transformer, FastTransformer]:
+    """The Python transformer and the native one with the same settings and collaborators
+    (the family tests' setups); a failure when the native module should be loaded and is not."""
+    kwargs: dict[str, Any] = {
+        "secret": "test-secret",
+        "course_names": course_names,
+        "external_ids": external_ids,
+    }
+    native = open_fast(settings, **kwargs)
+    if native is None:
+        if os.environ.get("ASPECTS_EXPECT_COMPILED") == "1":
+            pytest.fail(f"the native transformer is not loaded: {STATE} (run `make compile`)")
+        pytest.skip(f"native transformer {STATE}")
+    return Transformer(settings, **kwargs), native
 
 
 def python_answer(transformer: Transformer, line: bytes) -> Answer:

@@ -10,27 +10,18 @@ transforms must be handled natively.
 from __future__ import annotations
 
 import json
-import os
 import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
-import orjson
 import pytest
 
 from aspects.transform import (
-    MalformedEvent,
-    MalformedLine,
     StaticCourseNames,
     Transformer,
-    event_name,
     no_course_names,
-    parse_line,
 )
-from aspects.transform.courses import CourseNames
-from aspects.transform.identity import ExternalIds
 from aspects.transform.settings import TransformSettings
 from aspects.transform.xapi.problem import TRANSFORMS
 from tests.transform.conftest import (
@@ -40,32 +31,14 @@ from tests.transform.conftest import (
     everyone_is_the_fixture_user,
     load_json,
 )
+from tests.transform.test_fast import compare, open_pair, python_answer, shapes
 from tests.transform.test_logline import as_logged
 
-fast = pytest.importorskip("aspects.transform.fast")
-
 NAMES = sorted(TRANSFORMS)
-Answer = list[tuple[bytes, bytes, str]] | str | None
-
-
-def _pair(
-    settings: TransformSettings, course_names: CourseNames, external_ids: ExternalIds | None
-) -> tuple[Transformer, Any]:
-    python = Transformer(
-        settings, secret="test-secret", course_names=course_names, external_ids=external_ids
-    )
-    native = fast.open_fast(
-        settings, secret="test-secret", course_names=course_names, external_ids=external_ids
-    )
-    if native is None:
-        if os.environ.get("ASPECTS_EXPECT_COMPILED") == "1":
-            pytest.fail("the native transformer is not loaded (run `make compile`)")
-        pytest.skip("the native transformer is not built (scripts/compile_native.py)")
-    return python, native
 
 
 def _erb() -> tuple[Transformer, Any]:
-    return _pair(
+    return open_pair(
         TransformSettings(lms_root_url=ROOT, transformer_version=ERB_VERSION),
         StaticCourseNames({}, default="Demonstration Course"),
         everyone_is_the_fixture_user(),
@@ -73,7 +46,7 @@ def _erb() -> tuple[Transformer, Any]:
 
 
 def _strict() -> tuple[Transformer, Any]:
-    return _pair(
+    return open_pair(
         TransformSettings(lms_root_url=ROOT, transformer_version=ERB_VERSION, erb_strict=True),
         StaticCourseNames({}, default="Demonstration Course"),
         everyone_is_the_fixture_user(),
@@ -81,44 +54,9 @@ def _strict() -> tuple[Transformer, Any]:
 
 
 def _hashed() -> tuple[Transformer, Any]:
-    return _pair(TransformSettings(lms_root_url="https://lms.example.org/"), no_course_names, None)
-
-
-def _python_answer(transformer: Transformer, line: bytes) -> Answer | tuple[str]:
-    """What the Python path gives: a skipped name, rows, or ("error",) for a rejected line."""
-    try:
-        event = parse_line(line)
-    except MalformedLine:
-        return ("error",)
-    name = event_name(event)
-    if not transformer.accepts(name):
-        return name
-    try:
-        statements = transformer.transform(event)
-    except MalformedEvent:
-        return ("error",)
-    return [
-        (UUID(s["id"]).bytes, orjson.dumps(s), s["actor"]["account"]["name"]) for s in statements
-    ]
-
-
-def _check(python: Transformer, native: Any, line: bytes) -> tuple[bool, bool]:
-    """Assert the native answer is None or the Python one: (handled natively, Python gives
-    statements)."""
-    got = native.rows(line)
-    expected = _python_answer(python, line)
-    if got is not None:
-        assert got == expected, line
-    return got is not None, isinstance(expected, list)
-
-
-def _shapes(event: dict[str, Any]) -> list[bytes]:
-    """The fixture as stored, and as the LMS logs it (with and without the logger prefix)."""
-    return [
-        json.dumps(event).encode(),
-        as_logged(event, prefix=False).encode(),
-        as_logged(event, prefix=True).encode(),
-    ]
+    return open_pair(
+        TransformSettings(lms_root_url="https://lms.example.org/"), no_course_names, None
+    )
 
 
 def _fixtures() -> list[Path]:
@@ -134,10 +72,10 @@ def test_every_problem_fixture_is_handled_and_equal(
     assert len(fixtures) >= 19
     handled = 0
     for path in fixtures:
-        for line in _shapes(load_json(path)):
-            if isinstance(_python_answer(python, line), tuple):
+        for line in shapes(load_json(path)):
+            if python_answer(python, line) is None:
                 continue  # the Python path rejects it (no object id): nothing to hand over
-            assert _check(python, native, line)[0], f"{path.name} not handled natively"
+            assert compare(python, native, line) != "python", f"{path.name} not handled natively"
             handled += 1
     assert handled >= 3 * 18
 
@@ -460,7 +398,9 @@ def test_random_problem_events_are_equal_or_not_handled(
     total = 3000
     handled = transformed = transformed_natively = 0
     for _ in range(total):
-        native_answer, python_statements = _check(python, native, _random_line(rng))
+        line = _random_line(rng)
+        native_answer = compare(python, native, line) != "python"
+        python_statements = isinstance(python_answer(python, line), list)
         handled += native_answer
         transformed += python_statements
         transformed_natively += python_statements and native_answer

@@ -13,23 +13,15 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
-import orjson
 import pytest
 
 from aspects.transform import (
-    MalformedEvent,
-    MalformedLine,
     StaticCourseNames,
     Transformer,
-    event_name,
     no_course_names,
-    parse_line,
 )
-from aspects.transform.courses import CourseNames
-from aspects.transform.fast import FastTransformer, native_state, open_fast
-from aspects.transform.identity import ExternalIds
+from aspects.transform.fast import FastTransformer, native_state
 from aspects.transform.settings import TransformSettings
 from aspects.transform.xapi.video import MAPPING
 from tests.transform.conftest import (
@@ -39,6 +31,7 @@ from tests.transform.conftest import (
     everyone_is_the_fixture_user,
     load_json,
 )
+from tests.transform.test_fast import compare, open_pair, shapes
 from tests.transform.test_logline import as_logged
 
 STATE = native_state()
@@ -48,68 +41,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 VIDEO_NAMES = sorted(MAPPING)
-Answer = list[tuple[bytes, bytes, str]] | str | None
-
-
-def _pair(
-    settings: TransformSettings, course_names: CourseNames, external_ids: ExternalIds | None
-) -> tuple[Transformer, FastTransformer]:
-    python = Transformer(
-        settings, secret="test-secret", course_names=course_names, external_ids=external_ids
-    )
-    native = open_fast(
-        settings, secret="test-secret", course_names=course_names, external_ids=external_ids
-    )
-    assert native is not None, f"native transformer {STATE}"
-    return python, native
-
-
-def _python_answer(transformer: Transformer, line: bytes) -> Answer | tuple[str]:
-    """What the Python path gives: a skipped name, rows, or ("error",) for a rejected line."""
-    try:
-        event = parse_line(line)
-    except MalformedLine:
-        return ("error",)
-    name = event_name(event)
-    if not transformer.accepts(name):
-        return name
-    try:
-        statements = transformer.transform(event)
-    except MalformedEvent:
-        return ("error",)
-    return [
-        (UUID(s["id"]).bytes, orjson.dumps(s), s["actor"]["account"]["name"]) for s in statements
-    ]
-
-
-def _check(python: Transformer, native: FastTransformer, line: bytes) -> bool:
-    """Assert the native answer is None or the Python one; True when handled natively."""
-    got = native.rows(line)
-    if got is None:
-        return False
-    expected = _python_answer(python, line)
-    assert got == expected, line
-    assert native.statements(line) == (
-        got if isinstance(got, str) else [json_bytes for _, json_bytes, _ in got]
-    )
-    return True
 
 
 def _video_fixtures() -> list[Path]:
     return [p for p in event_files() if load_json(p).get("name") in MAPPING]
 
 
-def _shapes(event: dict[str, Any]) -> list[bytes]:
-    """The fixture as stored, and as the LMS logs it (with and without the logger prefix)."""
-    return [
-        json.dumps(event).encode(),
-        as_logged(event, prefix=False).encode(),
-        as_logged(event, prefix=True).encode(),
-    ]
-
-
 def test_every_video_fixture_is_handled_and_equal() -> None:
-    python, native = _pair(
+    python, native = open_pair(
         TransformSettings(lms_root_url=ROOT, transformer_version=ERB_VERSION),
         StaticCourseNames({}, default="Demonstration Course"),
         everyone_is_the_fixture_user(),
@@ -117,8 +56,8 @@ def test_every_video_fixture_is_handled_and_equal() -> None:
     fixtures = _video_fixtures()
     assert len(fixtures) >= 17
     for path in fixtures:
-        for line in _shapes(load_json(path)):
-            assert _check(python, native, line), f"{path.name} not handled natively"
+        for line in shapes(load_json(path)):
+            assert compare(python, native, line) != "python", f"{path.name} not handled natively"
 
 
 # -- random variations ------------------------------------------------------------------------
@@ -303,7 +242,7 @@ def _random_line(rng: random.Random) -> bytes:
 _SETUPS: list[tuple[str, Callable[[], tuple[Transformer, FastTransformer]]]] = [
     (
         "erb",
-        lambda: _pair(
+        lambda: open_pair(
             TransformSettings(lms_root_url=ROOT, transformer_version=ERB_VERSION),
             StaticCourseNames({}, default="Demonstration Course"),
             everyone_is_the_fixture_user(),
@@ -312,7 +251,7 @@ _SETUPS: list[tuple[str, Callable[[], tuple[Transformer, FastTransformer]]]] = [
     (
         # no IRI check: objects with odd ids (spaces, quotes, controls) are written, not refused
         "erb-strict",
-        lambda: _pair(
+        lambda: open_pair(
             TransformSettings(lms_root_url=ROOT, transformer_version=ERB_VERSION, erb_strict=True),
             StaticCourseNames({}, default="Demonstration Course"),
             everyone_is_the_fixture_user(),
@@ -320,7 +259,7 @@ _SETUPS: list[tuple[str, Callable[[], tuple[Transformer, FastTransformer]]]] = [
     ),
     (
         "hashed-actors",
-        lambda: _pair(
+        lambda: open_pair(
             TransformSettings(lms_root_url="https://lms.example.org/"),
             no_course_names,
             None,
@@ -338,6 +277,6 @@ def test_random_video_events_are_equal_or_not_handled(
     total = 2500
     handled = 0
     for _ in range(total):
-        handled += _check(python, native, _random_line(rng))
+        handled += compare(python, native, _random_line(rng)) != "python"
     # most variations are ordinary enough to stay on the native path
     assert handled > total // 2
