@@ -9,6 +9,7 @@ use pyo3::types::{PyBytes, PyList, PyTuple};
 use std::collections::HashSet;
 
 pub mod builder;
+pub mod derive;
 pub mod event;
 pub mod families;
 pub mod json;
@@ -207,11 +208,20 @@ fn value_formats(x: f64) -> (f64, f64, Option<String>) {
     )
 }
 
+/// The raw table's derived columns of a packed texts column (LEB128 length + JSON per
+/// statement) as Native streams (native/src/derive.rs); None when any statement is not sure.
+#[pyfunction]
+fn derive_columns(py: Python<'_>, texts: &[u8]) -> Option<Vec<Py<PyBytes>>> {
+    let streams = derive::derive_texts(texts)?;
+    Some(streams.iter().map(|s| PyBytes::new(py, s).into()).collect())
+}
+
 #[pymodule]
 fn _fast(_py: Python<'_>, module: &PyModule) -> PyResult<()> {
     module.add_class::<FastTransformer>()?;
     module.add_function(wrap_pyfunction!(roundtrip, module)?)?;
     module.add_function(wrap_pyfunction!(py_dumps, module)?)?;
     module.add_function(wrap_pyfunction!(value_formats, module)?)?;
+    module.add_function(wrap_pyfunction!(derive_columns, module)?)?;
     Ok(())
 }
