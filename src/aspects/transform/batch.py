@@ -70,28 +70,51 @@ def transform_lines(
     on_reject: Callable[[Rejection], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield the statements of every line; count the rest in ``summary``."""
+    for number, line in event_lines(lines, summary):
+        yield from line_statements(transformer, line, number, summary, source, on_reject)
+
+
+def event_lines(
+    lines: Iterable[str | bytes], summary: Summary
+) -> Iterator[tuple[int, str | bytes]]:
+    """The lines that hold an event, with their line numbers (1-based), counted as read."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue  # blank lines (e.g. a trailing newline) are not events
         summary.events_read += 1
-        try:
-            event = parse_line(line)
-            name = event_name(event)
-            if name is None:
-                raise MalformedLine("no event name (name or event_type)")
-            if not transformer.accepts(name):
-                summary.skipped[name] += 1
-                continue
-            statements = transformer.transform(event)
-        except (MalformedLine, MalformedEvent) as error:
-            text = line if isinstance(line, str) else line.decode("utf-8", "replace")
-            rejection = Rejection(source, number, error.reason, text.rstrip("\r\n"))
-            summary.reject(rejection)
-            if on_reject is not None:
-                on_reject(rejection)
-            continue
-        summary.statements += len(statements)
-        yield from statements
+        yield number, line
+
+
+def line_statements(
+    transformer: Transformer,
+    line: str | bytes,
+    number: int,
+    summary: Summary,
+    source: str = "-",
+    on_reject: Callable[[Rejection], None] | None = None,
+) -> list[dict[str, Any]]:
+    """The statements of one event line, counted; [] when it is skipped or rejected (counted
+    too: a skip by event name, a rejection with its source, line number and reason, handed to
+    ``on_reject``). The one Python path for a line, also where the native transformer leaves it.
+    """
+    try:
+        event = parse_line(line)
+        name = event_name(event)
+        if name is None:
+            raise MalformedLine("no event name (name or event_type)")
+        if not transformer.accepts(name):
+            summary.skipped[name] += 1
+            return []
+        statements = transformer.transform(event)
+    except (MalformedLine, MalformedEvent) as error:
+        text = line if isinstance(line, str) else line.decode("utf-8", "replace")
+        rejection = Rejection(source, number, error.reason, text.rstrip("\r\n"))
+        summary.reject(rejection)
+        if on_reject is not None:
+            on_reject(rejection)
+        return []
+    summary.statements += len(statements)
+    return statements
 
 
 @contextmanager

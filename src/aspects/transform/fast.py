@@ -41,13 +41,11 @@ import orjson
 from aspects import __version__
 from aspects.compiled import PURE_ENV, forced_pure
 from aspects.errors import ConfigError
-from aspects.transform.batch import Rejection, Summary
+from aspects.transform.batch import Rejection, Summary, event_lines, line_statements
 from aspects.transform.courses import CourseNames, no_course_names
-from aspects.transform.errors import MalformedEvent, MalformedLine
 from aspects.transform.identity import Actors, ExternalIds
-from aspects.transform.logline import parse_line
 from aspects.transform.settings import TransformSettings
-from aspects.transform.transformer import XAPI_EVENT_NAMES, Transformer, event_name
+from aspects.transform.transformer import XAPI_EVENT_NAMES, Transformer
 
 __all__ = ["FastTransformer", "native_state", "open_fast", "sources_digest", "transform_lines_json"]
 
@@ -177,12 +175,10 @@ def transform_lines_json(
     """:func:`aspects.transform.batch.transform_lines`, yielding each statement's JSON bytes.
 
     The native transformer answers each line it handles; the others go through ``transformer``
-    (the same settings) exactly as transform_lines does: same statements, counts and rejections.
+    (the same settings) by :func:`~aspects.transform.batch.line_statements`, as in
+    transform_lines: same statements, counts and rejections.
     """
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue  # blank lines (e.g. a trailing newline) are not events
-        summary.events_read += 1
+    for number, line in event_lines(lines, summary):
         if fast is not None:
             answer = fast.statements(
                 line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")
@@ -194,22 +190,5 @@ def transform_lines_json(
             if isinstance(answer, str):
                 summary.skipped[answer] += 1
                 continue
-        try:
-            event = parse_line(line)
-            name = event_name(event)
-            if name is None:
-                raise MalformedLine("no event name (name or event_type)")
-            if not transformer.accepts(name):
-                summary.skipped[name] += 1
-                continue
-            statements = transformer.transform(event)
-        except (MalformedLine, MalformedEvent) as error:
-            text = line if isinstance(line, str) else line.decode("utf-8", "replace")
-            rejection = Rejection(source, number, error.reason, text.rstrip("\r\n"))
-            summary.reject(rejection)
-            if on_reject is not None:
-                on_reject(rejection)
-            continue
-        summary.statements += len(statements)
-        for statement in statements:
+        for statement in line_statements(transformer, line, number, summary, source, on_reject):
             yield orjson.dumps(statement)
