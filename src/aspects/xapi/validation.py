@@ -18,6 +18,12 @@ VERSIONS = ("1.0.3", "2.0.0")
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
+_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+# is_iri's byte sets: the characters of a scheme after its first letter, and the ASCII characters
+# _IRI's last class excludes: its six punctuation marks, the backslash, and what ``\s`` matches
+# in ASCII (tab, newline, vertical tab, form feed, carriage return, 0x1c-0x1f, space).
+_SCHEME_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-"
+_NOT_IN_IRI = b'\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f <>"{}|\\^`'
 _MBOX = re.compile(r"^mailto:[^@\s]+@[^@\s]+$")
 _SHA1 = re.compile(r"^[0-9a-fA-F]{40}$")
 _SHA2 = re.compile(r"^[0-9a-fA-F]{56}$|^[0-9a-fA-F]{64}$|^[0-9a-fA-F]{96}$|^[0-9a-fA-F]{128}$")
@@ -91,7 +97,27 @@ def is_uuid(value: Any) -> bool:
 
 
 def is_iri(value: Any) -> bool:
-    return isinstance(value, str) and bool(_IRI.match(value))
+    """``_IRI.match(value)``, answered without the regular expression for ASCII text.
+
+    IRI checks were most of the cost of validating a statement (four to ten per statement, ~5 us
+    each: the regex engine tests _IRI's negated class with ``\\s`` character by character); byte
+    operations give the same verdict for a fraction. The scheme is the text before the first
+    colon (the scheme class has no colon); ``$`` also matches before a final newline. Text with
+    non-ASCII characters (Unicode whitespace) goes through _IRI itself."""
+    if not isinstance(value, str):
+        return False
+    if not value.isascii():
+        return bool(_IRI.match(value))
+    colon = value.find(":")
+    if colon < 1 or value[0] not in _LETTERS:
+        return False
+    text = value.encode()
+    if text[1:colon].translate(None, _SCHEME_BYTES):
+        return False
+    rest = text[colon + 1 :]
+    if rest.endswith(b"\n"):
+        rest = rest[:-1]
+    return bool(rest) and len(rest.translate(None, _NOT_IN_IRI)) == len(rest)
 
 
 def is_language_tag(value: Any) -> bool:

@@ -148,7 +148,9 @@ def index_row(
     authority = agent_keys(stored_statement.get("authority"), members=False)
     hashes = [a["sha2"] for a in stored_statement.get("attachments") or [] if "sha2" in a]
     return [
-        uuid.UUID(item.statement_id),
+        # The canonical text, which clickhouse-connect writes into the UUID column as it would
+        # a uuid.UUID (parsing one per statement cost ~1.5 us of the server's time for nothing).
+        item.statement_id,
         stored,
         text,
         item.content_hash,

@@ -26,7 +26,6 @@ import multiprocessing
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -91,7 +90,7 @@ class Ready:
             tail += ',"timestamp":"' + stamp + '"'
         text = self.body[:-1].decode() + tail + "}"
         return text, [
-            uuid.UUID(self.statement_id),
+            self.statement_id,  # as index_row: the text, not a uuid.UUID
             stored,
             text,
             self.content_hash,
