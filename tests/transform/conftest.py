@@ -20,6 +20,16 @@ ERB_VERSION = "event-routing-backends@1.1.1"
 ROOT = "http://localhost:18000"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """``ASPECTS_FAST_LIBRARY=<lib_fast.so>``: these tests use that build of the native crate
+    (tests/transform/fast_library.py; native/README.md). Before the test modules are imported."""
+    from tests.transform.fast_library import requested_library, use_library
+
+    library = requested_library()
+    if library is not None:
+        use_library(library)
+
+
 class _Everyone(Mapping[str, str]):
     """Any user key -> ERB's fixture learner (a mapping that knows every key)."""
 

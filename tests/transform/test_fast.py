@@ -9,7 +9,7 @@ fields, nulls, wrong types, duplicate keys, deeper nesting, prefixes, garbage).
 Coverage cannot silently fall: every fixture of a family in HANDLED_FAMILIES must be handled
 natively (family helpers add theirs when ported). ``ASPECTS_EXPECT_COMPILED=1`` (make test)
 fails the suite when the native module is not loaded; ``ASPECTS_FAST_LIBRARY=<path>`` tests a
-private build (native/README.md).
+given build instead of the installed one (tests/transform/fast_library.py, native/README.md).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 import pytest
 
+import aspects.transform.fast as fast_module
 from aspects.transform import (
     MalformedEvent,
     MalformedLine,
@@ -51,6 +52,7 @@ from tests.transform.conftest import (
     everyone_is_the_fixture_user,
     load_json,
 )
+from tests.transform.fast_library import LIBRARY_ENV, MODULE, requested_library
 from tests.transform.test_cli import log_text
 from tests.transform.test_logline import PREFIX, as_logged
 
@@ -74,6 +76,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 Answer = list[tuple[bytes, bytes, str]] | str | None
+ROOT_DIR = Path(__file__).resolve().parents[2]
 
 
 def test_the_native_module_is_loaded() -> None:
@@ -567,3 +570,36 @@ def test_a_stale_build_is_refused(tmp_path: Path) -> None:
     family = copy_dir / "src" / "families" / "video.rs"
     family.write_text(family.read_text() + "\n// edited\n")
     assert sources_digest(copy_dir) != before
+
+
+def test_the_loaded_build_is_the_requested_one(tmp_path: Path) -> None:
+    """Production loads the installed build alone, whatever ASPECTS_FAST_LIBRARY says; the tests
+    load the build it names (tests/transform/fast_library.py): checked in child processes."""
+    loaded = Path(sys.modules[MODULE].__file__ or "")
+    assert loaded == (requested_library() or fast_module.LIBRARY)
+    if requested_library() is not None:
+        return  # the child run below
+    copy = tmp_path / "lib_fast.so"
+    shutil.copy2(fast_module.LIBRARY, copy)
+    env = {**os.environ, LIBRARY_ENV: str(copy)}
+    env.pop(PURE_ENV, None)
+    code = (
+        "import sys; from aspects.transform.fast import native_state; "
+        f"print(native_state(), sys.modules[{MODULE!r}].__file__)"
+    )
+    production = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, check=True, timeout=120
+    )
+    assert production.stdout.decode().split() == ["loaded", str(fast_module.LIBRARY)]
+    name = "test_the_loaded_build_is_the_requested_one"
+    this_test = f"{Path(__file__).resolve().relative_to(ROOT_DIR)}::{name}"
+    child = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", this_test],
+        cwd=ROOT_DIR,
+        env=env,
+        capture_output=True,
+        check=False,
+        timeout=300,
+    )
+    assert child.returncode == 0, child.stdout.decode()[-2000:]
+    assert b"1 passed" in child.stdout

@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import importlib.util
 import json
-import os
 import sys
 import sysconfig
 import warnings
@@ -54,8 +52,6 @@ CRATE = PACKAGE.parents[2] / "native"
 LIBRARY = PACKAGE / f"_fast{sysconfig.get_config_var('EXT_SUFFIX') or '.so'}"
 RECORD = PACKAGE / "_fast.json"
 _MODULE = "aspects.transform._fast"
-# Development: load this build of the crate instead (no staleness check; see native/README.md).
-LIBRARY_ENV = "ASPECTS_FAST_LIBRARY"
 
 
 class FastTransformer(Protocol):
@@ -82,9 +78,6 @@ def native_state() -> str:
     """``"loaded"`` when the native module can be used, else why not."""
     if forced_pure():
         return f"disabled ({PURE_ENV} set)"
-    override = os.environ.get(LIBRARY_ENV)
-    if override:
-        return _load_override(Path(override))
     if not LIBRARY.exists():
         return "not built (make compile)"
     try:
@@ -99,17 +92,6 @@ def native_state() -> str:
         importlib.import_module(_MODULE)
     except ImportError as error:
         return f"cannot be loaded: {error}"
-    return "loaded"
-
-
-def _load_override(path: Path) -> str:
-    if _MODULE not in sys.modules:
-        spec = importlib.util.spec_from_file_location(_MODULE, path)
-        if spec is None or spec.loader is None or not path.exists():
-            return f"cannot be loaded: no library at {path}"
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[_MODULE] = module
     return "loaded"
 
 
