@@ -33,9 +33,11 @@ NATIVE := src/aspects/transform/_fast.json
 NATIVE_SOURCES := $(shell find native/src -name '*.rs') native/Cargo.toml native/Cargo.lock native/.cargo/config.toml
 RUST_PACKAGES := librust-pyo3-dev librust-sha1-dev librust-ryu-dev
 
+# A new enough cargo first (Debian's is too old: the script says which version and how to get
+# it with rustup), then Debian's crates.
 rust:
+	@$(PYTHON) scripts/compile_native.py --check
 	@dpkg -s $(RUST_PACKAGES) >/dev/null 2>&1 || (apt-get update && apt-get install -y $(RUST_PACKAGES))
-	@command -v cargo >/dev/null || test -x $(HOME)/.cargo/bin/cargo || (apt-get update && apt-get install -y cargo)
 
 $(NATIVE): $(STAMP) $(NATIVE_SOURCES) scripts/compile_native.py | rust
 	$(BIN)/python scripts/compile_native.py

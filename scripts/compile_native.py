@@ -6,8 +6,9 @@ renamed over it (a process that already loaded an older build keeps a valid mapp
 ``src/aspects/transform/_fast.json`` holds the SHA-256 of the crate's sources at build time:
 ``aspects.transform.fast`` refuses a build whose sources changed since (the Python path runs).
 
-Usage: ``python scripts/compile_native.py [--profile release|quick] [--clean]``
-(``quick``: no LTO, incremental, for development; ``release`` is what ships.)
+Usage: ``python scripts/compile_native.py [--profile release|quick] [--clean] [--check]``
+(``quick``: no LTO, incremental, for development; ``release`` is what ships; ``--check``: only
+say whether a new enough cargo is there, as ``make`` does before anything else.)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,13 +29,41 @@ CRATE = ROOT / "native"
 PACKAGE = ROOT / "src" / "aspects" / "transform"
 LIBRARY = PACKAGE / f"_fast{sysconfig.get_config_var('EXT_SUFFIX') or '.so'}"
 RECORD = PACKAGE / "_fast.json"
+# The oldest Rust that builds the crate: Cargo.lock is version 4 (read from cargo 1.78); the code
+# uses let-else (1.65) and Option::is_some_and (1.70). Debian 12's cargo/rustc (0.66/1.63) is
+# too old. Built and tested here with 1.95 only.
+MIN_RUST = (1, 78)
+RUSTUP = "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal"
+
+
+def cargo_version(path: str) -> tuple[int, int] | None:
+    """``cargo --version``'s (major, minor) (Debian's cargo counts 0.x), None if it cannot run."""
+    try:
+        out = subprocess.run(  # noqa: S603 - a cargo found on PATH or in ~/.cargo/bin
+            [path, "--version"], capture_output=True, text=True, check=True, timeout=60
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.match(r"cargo (\d+)\.(\d+)", out)
+    return (int(match[1]), int(match[2])) if match else None
 
 
 def cargo() -> str:
-    found = shutil.which("cargo") or str(Path.home() / ".cargo" / "bin" / "cargo")
-    if not Path(found).exists():
-        raise SystemExit("cargo not found: install Rust (rustup) or Debian's cargo")
-    return found
+    """The first new enough cargo on PATH or in ~/.cargo/bin (rustup's), else exit saying why."""
+    candidates = [shutil.which("cargo"), str(Path.home() / ".cargo" / "bin" / "cargo")]
+    found: list[str] = []
+    for path in dict.fromkeys(c for c in candidates if c and Path(c).exists()):
+        version = cargo_version(path)
+        if version is not None and version >= MIN_RUST:
+            return path
+        found.append(f"{path} ({'.'.join(map(str, version)) if version else 'does not run'})")
+    needed = ".".join(map(str, MIN_RUST))
+    raise SystemExit(
+        f"the native transformer (native/) needs Rust >= {needed} (cargo); "
+        + (f"found only {', '.join(found)}" if found else "no cargo on PATH or in ~/.cargo/bin")
+        + ". Debian's cargo/rustc packages are too old. Install a current toolchain with rustup:\n"
+        + f"    {RUSTUP}\nthen run make again (cargo is found in ~/.cargo/bin)."
+    )
 
 
 def install(built: Path, target: Path) -> None:
@@ -72,9 +102,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--profile", choices=("release", "quick"), default="release")
     parser.add_argument("--clean", action="store_true", help="remove the build")
+    parser.add_argument("--check", action="store_true", help="only check for a new enough cargo")
     args = parser.parse_args()
     if args.clean:
         clean()
+    elif args.check:
+        print(f"cargo: {cargo()}")
     else:
         build(args.profile)
 
