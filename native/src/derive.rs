@@ -54,7 +54,10 @@ impl DerivedColumns {
     /// Add one statement's derived columns; false (and nothing added) when not sure.
     pub fn push_json(&mut self, json: &[u8]) -> bool {
         // a panic (a bug) counts as "not sure", and leaves the streams as they were
-        let sizes: Vec<usize> = self.streams.iter().map(Vec::len).collect();
+        let mut sizes = [0usize; STREAMS];
+        for (size, stream) in sizes.iter_mut().zip(&self.streams) {
+            *size = stream.len();
+        }
         let rows = self.rows;
         let pushed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let fields = read_fields(json)?;
@@ -279,12 +282,12 @@ fn run(bytes: &[u8], from: usize, stop: &[u8]) -> usize {
 fn course_match(id: &str) -> Option<(usize, usize)> {
     let bytes = id.as_bytes();
     let mut from = 0;
-    while let Some(found) = id[from..].find("-v1:") {
-        let colon_end = from + found + 4;
-        let start = if id[..from + found].ends_with("course") {
-            Some(from + found - 6)
-        } else if id[..from + found].ends_with("block") {
-            Some(from + found - 5)
+    while let Some(found) = find_from(bytes, from, b"-v1:") {
+        let colon_end = found + 4;
+        let start = if bytes[..found].ends_with(b"course") {
+            Some(found - 6)
+        } else if bytes[..found].ends_with(b"block") {
+            Some(found - 5)
         } else {
             None
         };
@@ -300,7 +303,7 @@ fn course_match(id: &str) -> Option<(usize, usize)> {
                 }
             }
         }
-        from += found + 1;
+        from = found + 1;
     }
     None
 }
@@ -309,8 +312,7 @@ fn course_match(id: &str) -> Option<(usize, usize)> {
 fn block_match(id: &str) -> &str {
     let bytes = id.as_bytes();
     let mut from = 0;
-    while let Some(found) = id[from..].find("block-v1:") {
-        let start = from + found;
+    while let Some(start) = find_from(bytes, from, b"block-v1:") {
         let end = run(bytes, start + 9, b"/?#");
         if end > start + 9 {
             return &id[start..end];
@@ -416,6 +418,53 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// Whether a byte ends a plain run inside a JSON string: '"', '\\' or a control character.
+#[inline]
+fn special(byte: u8) -> bool {
+    byte == b'"' || byte == b'\\' || byte < 0x20
+}
+
+/// The first position at or after `at` of a byte that ends a plain run (or the end): eight
+/// bytes at a time (SWAR: any byte equal to '"' or '\\', or below 0x20), then byte by byte.
+#[inline]
+fn plain_end(b: &[u8], mut at: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = b.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let quote = word ^ (ONES * 0x22);
+        let backslash = word ^ (ONES * 0x5C);
+        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+        let below = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+        if zero(quote) | zero(backslash) | below != 0 {
+            break;
+        }
+        at += 8;
+    }
+    while at < b.len() && !special(b[at]) {
+        at += 1;
+    }
+    at
+}
+
+/// The first position at or after `from` where `needle` starts in `hay`.
+#[inline]
+fn find_from(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    let first = needle[0];
+    let mut at = from;
+    while at + needle.len() <= hay.len() {
+        let offset = hay[at..hay.len() + 1 - needle.len()]
+            .iter()
+            .position(|&c| c == first)?;
+        at += offset;
+        if hay[at..].starts_with(needle) {
+            return Some(at);
+        }
+        at += 1;
+    }
+    None
 }
 
 // --- reading the text: a strict JSON scanner that keeps only the `fields` paths -----------------
@@ -889,6 +938,7 @@ impl<'a> Scan<'a> {
         self.pos += 1;
         let start = self.pos;
         let b = self.b;
+        self.pos = plain_end(b, self.pos);
         loop {
             let byte = *b.get(self.pos)?;
             match byte {
@@ -948,12 +998,7 @@ impl<'a> Scan<'a> {
                 _ => {
                     // copy the run up to the next quote or backslash (valid UTF-8: a str)
                     let from = self.pos;
-                    while let Some(&next) = b.get(self.pos) {
-                        if next == b'"' || next == b'\\' || next < 0x20 {
-                            break;
-                        }
-                        self.pos += 1;
-                    }
+                    self.pos = plain_end(b, self.pos);
                     out.push_str(&self.text[from..self.pos]);
                 }
             }

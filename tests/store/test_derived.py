@@ -16,6 +16,7 @@ import importlib
 import json
 import os
 import random
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -203,6 +204,12 @@ NUMBERS: list[Any] = [
     (1 << 63) - 1, -(1 << 63), (1 << 64) - 1, 1 << 64, 10**30, 0.1, 2.5e-5,
     "1.5", "x", True, False, None, [], {},
 ]  # fmt: skip
+NUMBER_TEXTS = [
+    b"0.30000000000000004441", b"2.2250738585072011e-308", b"9007199254740993", b"1E2",
+    b"-0", b"-0.0e0", b"1e-400", b"1e400", b"123456789012345678901234567890", b"0.1e-999",
+    b"4.9406564584124654e-324", b"1.7976931348623158e308", b"18446744073709551616", b"01",
+    b"1.", b".5", b"-", b"+1", b"0x10", b"1e+0", b"100000000000000000000000e-20",
+]  # fmt: skip
 BOOLS: list[Any] = [True, False, None, 0, 1, "true", [], {}]
 STRINGS: list[Any] = ["x", "", "é\u2028", 'a\\b"c', None, 5, 1.5, True, [], {"a": 1}]
 
@@ -290,6 +297,9 @@ def _text(rng: random.Random, statement: dict[str, Any]) -> bytes:
         value = rng.choice([b'"dup"', b'{"id":"course-v1:d+u+p"}', b"1", b"null"])
         if at >= 0:
             text = text[: at + len(path)] + key + b":" + value + b"," + text[at + len(path) :]
+    elif way == 4 and b'"raw":' in text:  # number texts that are not the shortest form
+        literal = rng.choice(NUMBER_TEXTS)
+        text = re.sub(rb'"raw":[^,}]*', b'"raw":' + literal, text, count=1)
     elif way == 3:  # broken or odd texts
         text = rng.choice(
             [
