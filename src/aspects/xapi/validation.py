@@ -36,6 +36,10 @@ _LANGUAGE_TAG = re.compile(
     r"|^[xX](?:-[A-Za-z0-9]{1,8})+$"
     r"|^[iI]-[A-Za-z]{2,8}$"
 )
+# is_language_tag's verdicts (a pure function of the tag), bounded: a client sending endless
+# distinct tags gets the expression's answer each time once this is full.
+_TAG_VERDICTS: dict[str, bool] = {}
+_TAG_VERDICTS_MAX = 4_096
 _TIMESTAMP = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt](?P<time>\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)"
     r"(?P<zone>[Zz]|[+-]\d{2}(?::?\d{2})?)?$"
@@ -121,7 +125,16 @@ def is_iri(value: Any) -> bool:
 
 
 def is_language_tag(value: Any) -> bool:
-    return isinstance(value, str) and bool(_LANGUAGE_TAG.match(value))
+    """``_LANGUAGE_TAG.match(value)``, remembered per tag: statements use a handful of tags
+    (``en-US``...) and the expression's alternatives cost ~1.5 us per match, the look-up ~0.1."""
+    if not isinstance(value, str):
+        return False
+    verdict = _TAG_VERDICTS.get(value)
+    if verdict is None:
+        verdict = bool(_LANGUAGE_TAG.match(value))
+        if len(_TAG_VERDICTS) < _TAG_VERDICTS_MAX:
+            _TAG_VERDICTS[value] = verdict
+    return verdict
 
 
 def check_timestamp(value: Any, path: str, require_zone: bool = False) -> datetime:

@@ -35,9 +35,11 @@ class Incoming:
 
 def content_hash(statement: dict[str, Any]) -> str:
     """Hash of what the client sent (keys sorted): equal for a same-content re-post."""
-    canonical = {
-        key: value for key, value in statement.items() if key not in ("stored", "authority")
-    }
+    canonical = statement
+    if "stored" in statement or "authority" in statement:
+        canonical = {
+            key: value for key, value in statement.items() if key not in ("stored", "authority")
+        }
     return hashlib.blake2b(
         orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS), digest_size=16
     ).hexdigest()
@@ -63,7 +65,8 @@ def incoming(statement: dict[str, Any]) -> Incoming:
     """Give the statement its id (lower-case UUID; a new one when absent), arrays normalized."""
     given = statement.get("id")
     statement_id = str(given).lower() if given else str(uuid.uuid4())
-    statement = {**normalize(statement), "id": statement_id}
+    statement = normalize(statement)  # a new dict: the id is set in it, not in a third copy
+    statement["id"] = statement_id
     return Incoming(statement, statement_id, content_hash(statement), given_id=bool(given))
 
 

@@ -1,6 +1,7 @@
-"""``is_iri`` answers ASCII text without its regular expression (a fraction of the cost); its
-verdict must stay exactly ``_IRI``'s: every ASCII character (and some non-ASCII whitespace) in
-every role of an IRI, then seeded random strings over the characters that matter."""
+"""Checks that skip their regular expression when they can (a fraction of the cost) must give
+exactly its verdict. ``is_iri`` answers ASCII text with byte operations: every ASCII character (and
+some non-ASCII whitespace) in every role of an IRI, then seeded random strings over the characters
+that matter. ``is_language_tag`` remembers its verdicts."""
 
 from __future__ import annotations
 
@@ -64,3 +65,34 @@ def test_typical_iris() -> None:
         assert validation.is_iri(value)
     for value in ["", "no-scheme", ":x", "1http://x", "http://a b", "http:", 5, None, ["a:b"]]:
         assert not validation.is_iri(value)
+
+
+TAGS = [
+    "en-US",
+    "en",
+    "fr-CA",
+    "zh-Hant-TW",
+    "x-private",
+    "i-klingon",
+    "de-CH-1996",
+    "en-",
+    "",
+    "1",
+]
+
+
+def test_language_tags_remembered_or_not_give_the_expression_verdict() -> None:
+    """is_language_tag remembers its verdicts (bounded): the same answer the first time, when
+    remembered, and once its memory is full (then it asks the expression each time)."""
+    chooser = random.Random(5646)
+    alphabet = [*"aZ09-xXiI", "é"]
+    tags = TAGS + [
+        "".join(chooser.choice(alphabet) for _ in range(chooser.randint(0, 12)))
+        for _ in range(validation._TAG_VERDICTS_MAX + 500)
+    ]
+    for _ in range(2):
+        for tag in tags:
+            assert validation.is_language_tag(tag) is bool(validation._LANGUAGE_TAG.match(tag))
+    assert len(validation._TAG_VERDICTS) <= validation._TAG_VERDICTS_MAX
+    assert not validation.is_language_tag(None)
+    assert not validation.is_language_tag(["en"])
