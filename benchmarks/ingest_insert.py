@@ -13,7 +13,11 @@ parts of the raw table left. Configurations run interleaved (the order rotates e
 medians of the rounds.
 
 A configuration is ``N`` (statements per INSERT) optionally followed by ``+setting=value``
-pairs given to the INSERT, e.g. ``100000+parallel_view_processing=1``.
+pairs given to the INSERT, e.g. ``100000+parallel_view_processing=1``, by ``@stream`` (send
+the Native block through chDB's in-memory streaming insert, ``Connection.send_insert``, instead
+of clickhouse-connect's temporary file and ``INSERT ... FROM INFILE``), and by ``#variant``
+names: schema changes applied to the fresh database after its migrations (``VARIANTS``, e.g.
+``100000#nostats#lz4``), to measure a candidate migration before writing it.
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -43,17 +49,102 @@ from aspects.store.migrate import migrate
 from aspects.store.settings import StoreSettings
 from aspects.store.statements import PackedStatements, insert_packed
 
+# Candidate schema changes, each a list of statements run after the migrations (${db}: the
+# database). The views and tables that each INSERT into the raw table feeds are listed in
+# migrations 0021-0031.
+_RAW = "ALTER TABLE ${db}.xapi_statements "
+_FACTS = [
+    "voided_statements",
+    "fact_enrollment",
+    "fact_video",
+    "fact_problem",
+    "fact_navigation",
+    "fact_grades",
+    "fact_completion",
+    "fact_forum",
+    "fact_activity",
+]
+_VIEWS = [f"{table}_mv" for table in _FACTS]
+VARIANTS: dict[str, list[str]] = {
+    # no skip indexes on the raw table (their cost, not a candidate as such)
+    "noidx": [
+        _RAW + "DROP INDEX idx_statement_id",
+        _RAW + "DROP INDEX idx_actor_id",
+        _RAW + "DROP INDEX idx_verb_id",
+    ],
+    # no report views (their cost)
+    "noviews": [f"DROP VIEW ${{db}}.{view}" for view in _VIEWS],
+    # no statistics collected automatically on every column in merges (ClickHouse 26's
+    # auto_statistics_types default: basic, uniq_v2)
+    "nostats": [
+        f"ALTER TABLE ${{db}}.{table} MODIFY SETTING auto_statistics_types = ''"
+        for table in ["xapi_statements", *_FACTS]
+    ],
+    "rawnostats": [_RAW + "MODIFY SETTING auto_statistics_types = ''"],
+    "lz4": [_RAW + "MODIFY COLUMN statement String CODEC(LZ4)"],
+    "zstd1": [_RAW + "MODIFY COLUMN statement String CODEC(ZSTD(1))"],
+    # compact parts for new raw parts (one file for all columns instead of two per column)
+    "compact": [_RAW + "MODIFY SETTING min_bytes_for_wide_part = 1073741824"],
+    "nosparse": [
+        f"ALTER TABLE ${{db}}.{table} MODIFY SETTING ratio_of_defaults_for_sparse_serialization = 1"
+        for table in ["xapi_statements", *_FACTS]
+    ],
+    # fewer, larger merges (write amplification)
+    "base8": [
+        f"ALTER TABLE ${{db}}.{table} MODIFY SETTING merge_selector_base = 8"
+        for table in ["xapi_statements", *_FACTS]
+    ],
+    "novertical": [_RAW + "MODIFY SETTING enable_vertical_merge_algorithm = 0"],
+}
+
 
 @dataclass(frozen=True)
 class Config:
     name: str
     size: int
     settings: dict[str, str]
+    stream: bool
+    variants: list[str]
 
     @classmethod
     def parse(cls, text: str) -> Config:
-        size, *pairs = text.split("+")
-        return cls(text, int(size), dict(pair.split("=", 1) for pair in pairs))
+        head, *variants = text.split("#")
+        stream = head.endswith("@stream")
+        size, *pairs = head.removesuffix("@stream").split("+")
+        unknown = [name for name in variants if name not in VARIANTS]
+        if unknown:
+            raise SystemExit(f"unknown variants {unknown}; known: {sorted(VARIANTS)}")
+        return cls(text, int(size), dict(pair.split("=", 1) for pair in pairs), stream, variants)
+
+
+class StreamingClient:
+    """``client`` whose ``raw_insert`` goes through chDB's in-memory streaming insert
+    (``send_insert``) on the client's own chDB connection, under its lock, instead of a
+    temporary file read by ``INSERT ... FROM INFILE``; everything else is the client's."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def raw_insert(
+        self,
+        table: str,
+        column_names: Sequence[str],
+        insert_block: bytes,
+        fmt: str,
+        settings: dict[str, Any],
+    ) -> None:
+        handle = self._client._backend._handle  # clickhouse-connect 1.12's chDB backend
+        pairs = ", ".join(f"{key} = {value}" for key, value in settings.items())
+        sql = f"INSERT INTO {table} ({', '.join(column_names)})"
+        if pairs:
+            sql += f" SETTINGS {pairs}"
+        with handle.lock:
+            inserter = handle.conn.send_insert(sql, fmt)
+            inserter.append(insert_block)
+            inserter.finish()
 
 
 def pack(logs: Path, lines: int) -> list[PackedStatements]:
@@ -125,13 +216,17 @@ def main() -> None:
     def run(config: Config) -> dict[str, float]:
         store = StoreSettings(path=work / "clickhouse", database=f"ins_{uuid.uuid4().hex[:8]}")
         migrate(client, store)
+        for variant in config.variants:
+            for sql in VARIANTS[variant]:
+                client.command(sql.replace("${db}", store.database))
+        target = StreamingClient(client) if config.stream else client
         default = dict(statements._PACKED_INSERT_SETTINGS)
         statements._PACKED_INSERT_SETTINGS.update(config.settings)
         try:
             now = datetime.now(UTC)
             threads, began = thread_cpu(), cpu()
             for batch in batches(parts, config.size):
-                insert_packed(client, store.database, batch, now, "tracking-log")
+                insert_packed(target, store.database, batch, now, "tracking-log")  # type: ignore[arg-type]
             inserted = cpu()
             wait_for_merges(store.database)
             done, threads_after = cpu(), thread_cpu()
@@ -143,17 +238,18 @@ def main() -> None:
             for tid, (name, seconds) in threads_after.items()
             if name.startswith("MergeMutate")
         )
-        active = client.query(
-            "SELECT count() FROM system.parts WHERE database = {db:String} "
+        active, size = client.query(
+            "SELECT count(), sum(bytes_on_disk) FROM system.parts WHERE database = {db:String} "
             "AND table = 'xapi_statements' AND active",
             parameters={"db": store.database},
-        ).result_rows[0][0]
+        ).result_rows[0]
         client.command(f"DROP DATABASE {store.database} SYNC")
         return {
             "insert": (inserted - began) / total * 1e6,
             "total": (done - began) / total * 1e6,
             "merges": merges / total * 1e6,
             "parts": float(active),
+            "megabytes": size / 1e6,
         }
 
     results: dict[str, list[dict[str, float]]] = {config.name: [] for config in configs}
@@ -165,7 +261,8 @@ def main() -> None:
             print(
                 f"round {round_ + 1} {config.name:>24s}: inserting {figures['insert']:5.1f}, "
                 f"until merged {figures['total']:5.1f} (merges {figures['merges']:4.1f}) us per "
-                f"statement; {figures['parts']:.0f} raw parts; load {load()}"
+                f"statement; {figures['parts']:.0f} raw parts, {figures['megabytes']:.0f} MB; "
+                f"load {load()}"
             )
     for name, runs in results.items():
 
