@@ -8,7 +8,7 @@
 
 use crate::event::Event;
 use crate::json::V;
-use crate::out::{write_j, write_str, J};
+use crate::out::{cat, write_j, write_str, J};
 use crate::repair::{needs_repair, repair_activity, repair_exam_attempt, repair_score};
 use crate::vocab as v;
 use crate::{Fallback, Res};
@@ -63,6 +63,13 @@ pub struct Actor {
     pub name: String,
     /// The same as a Python str (made once per user for `rows()`).
     pub py_name: Py<PyString>,
+}
+
+/// A user id as statement.py's user_key reads it (a number or a non-empty string).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum User<'e> {
+    Int(i128),
+    Text(&'e str),
 }
 
 /// One statement: its id (UUID bytes, big-endian), JSON bytes and actor.
@@ -231,6 +238,7 @@ pub struct Builder {
     pub check: bool,
     hooks: PyHooks,
     actors: HashMap<String, Rc<Actor>>,
+    actors_by_int: HashMap<i128, Rc<Actor>>,
     namespaces: HashMap<String, [u8; 16]>,
     courses: HashMap<String, Rc<[u8]>>,
     parents: HashMap<String, Rc<[u8]>>,
@@ -253,6 +261,7 @@ impl Builder {
             check,
             hooks,
             actors: HashMap::default(),
+            actors_by_int: HashMap::default(),
             namespaces: HashMap::default(),
             courses: HashMap::default(),
             parents: HashMap::default(),
@@ -268,13 +277,13 @@ impl Builder {
     pub fn iri(&self, kind: &str, object_id: Option<&V<'_>>) -> Res<Option<String>> {
         match object_id {
             None | Some(V::Null) => Ok(None),
-            Some(value) => Ok(Some(format!("{}/{}/{}", self.root, kind, py_str(value)?))),
+            Some(value) => Ok(Some(cat(&[&self.root, "/", kind, "/", &py_str(value)?]))),
         }
     }
 
     /// `<root>/<kind>/<id>` for an id already a string.
     pub fn iri_str(&self, kind: &str, object_id: &str) -> String {
-        format!("{}/{}/{}", self.root, kind, object_id)
+        cat(&[&self.root, "/", kind, "/", object_id])
     }
 
     fn namespace(&mut self, key: &str) -> [u8; 16] {
@@ -335,8 +344,16 @@ impl Builder {
 
     /// The event's user as statement.py's user_key (ints and strings only; else Fallback).
     pub fn user_key(event: &Event<'_>) -> Res<String> {
+        Ok(match Self::user(event)? {
+            User::Int(i) => i.to_string(),
+            User::Text(text) => text.to_owned(),
+        })
+    }
+
+    /// The event's user, not yet as text (the actor cache is looked up without allocating).
+    pub fn user<'e>(event: &Event<'e>) -> Res<User<'e>> {
         let data = event.raw.get("data").and_then(V::as_obj);
-        let mut value: Option<&V<'_>> = None;
+        let mut value: Option<&'e V<'e>> = None;
         if let Some(data) = data {
             value = match data.get("user_id") {
                 Some(v) if v.truthy() => Some(v),
@@ -350,19 +367,29 @@ impl Builder {
             };
         }
         match value {
-            Some(V::Int(i)) if *i != 0 => Ok(i.to_string()),
-            Some(V::UInt(u)) => Ok(u.to_string()),
-            Some(V::Str(text)) if !text.is_empty() => Ok(text.to_string()),
+            Some(V::Int(i)) if *i != 0 => Ok(User::Int(i128::from(*i))),
+            Some(V::UInt(u)) => Ok(User::Int(i128::from(*u))),
+            Some(V::Str(text)) if !text.is_empty() => Ok(User::Text(text)),
             _ => Err(Fallback),
         }
     }
 
-    /// The actor of the event's user, from the Python Actors (cached per user).
+    /// The actor of the event's user, from the Python Actors (cached per user: by number for
+    /// numeric ids, the common case, so that a hit costs no allocation and no string compare
+    /// on a cold key; an id as a number and as text have the same actor, cached twice).
     pub fn actor(&mut self, event: &Event<'_>) -> Res<Rc<Actor>> {
-        let key = Self::user_key(event)?;
-        if let Some(found) = self.actors.get(&key) {
+        let user = Self::user(event)?;
+        let found = match user {
+            User::Int(i) => self.actors_by_int.get(&i),
+            User::Text(text) => self.actors.get(text),
+        };
+        if let Some(found) = found {
             return Ok(found.clone());
         }
+        let key = match user {
+            User::Int(i) => i.to_string(),
+            User::Text(text) => text.to_owned(),
+        };
         let actor = Python::with_gil(|py| -> PyResult<Option<Actor>> {
             let pair = self.hooks.actor.call1(py, (key.as_str(),))?;
             let pair: &PyTuple = pair.as_ref(py).downcast()?;
@@ -387,11 +414,15 @@ impl Builder {
         })
         .map_err(|_| Fallback)?
         .ok_or(Fallback)?;
-        if self.actors.len() >= 500_000 {
+        if self.actors.len() + self.actors_by_int.len() >= 500_000 {
             self.actors.clear();
+            self.actors_by_int.clear();
         }
         let actor = Rc::new(actor);
-        self.actors.insert(key, actor.clone());
+        match user {
+            User::Int(i) => self.actors_by_int.insert(i, actor.clone()),
+            User::Text(_) => self.actors.insert(key, actor.clone()),
+        };
         Ok(actor)
     }
 
@@ -444,7 +475,7 @@ impl Builder {
 
     /// The course as an activity (context parent), JSON, cached per language and course.
     pub fn course_activity(&mut self, course_id: &str, language: &str) -> Res<Rc<[u8]>> {
-        let key = format!("{} {}", language, course_id);
+        let key = cat(&[language, " ", course_id]);
         if let Some(found) = self.courses.get(&key) {
             return Ok(found.clone());
         }

@@ -162,23 +162,32 @@ static STOP: [bool; 256] = {
     table
 };
 
+/// The stop bytes (see [`STOP`]) of an 8-byte little-endian word, as the high bit of each
+/// such byte. Borrows of the subtractions only travel upwards, so the LOWEST flagged byte is
+/// always a true stop byte (higher flags may be false): exactly what [`plain_run`] needs.
+#[inline]
+fn stop_bits(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let control = word.wrapping_sub(ONES * 0x20) & !word;
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let quote = quote.wrapping_sub(ONES) & !quote;
+    let slash = word ^ (ONES * u64::from(b'\\'));
+    let slash = slash.wrapping_sub(ONES) & !slash;
+    (control | quote | slash) & HIGH
+}
+
 /// The index of the first byte at or after `from` that ends a plain run (or the length).
+/// Eight bytes at a time (ids, IRIs and the logged event text are long plain runs).
 #[inline]
 fn plain_run(bytes: &[u8], mut from: usize) -> usize {
-    while let Some(chunk) = bytes.get(from..from + 4) {
-        if STOP[chunk[0] as usize] {
-            return from;
+    while let Some(chunk) = bytes.get(from..from + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let stops = stop_bits(word);
+        if stops != 0 {
+            return from + (stops.trailing_zeros() / 8) as usize;
         }
-        if STOP[chunk[1] as usize] {
-            return from + 1;
-        }
-        if STOP[chunk[2] as usize] {
-            return from + 2;
-        }
-        if STOP[chunk[3] as usize] {
-            return from + 3;
-        }
-        from += 4;
+        from += 8;
     }
     while from < bytes.len() && !STOP[bytes[from] as usize] {
         from += 1;

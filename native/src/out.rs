@@ -38,6 +38,16 @@ pub fn obj<'a, const N: usize>(members: [(&'a str, J<'a>); N]) -> J<'a> {
     )
 }
 
+/// The parts joined into one String of the exact size (what `format!("{}{}", ...)` gives for
+/// plain strings, without the formatting machinery: ids and IRIs are made per statement).
+pub fn cat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        out.push_str(part);
+    }
+    out
+}
+
 /// A string value from a borrowed str.
 pub fn s(text: &str) -> J<'_> {
     J::Str(Cow::Borrowed(text))

@@ -3,7 +3,7 @@
 
 use crate::builder::{py_str, Activities, Builder, Opts, Stmt, Verb};
 use crate::event::Event;
-use crate::out::{obj, s, J};
+use crate::out::{cat, obj, s, J};
 use crate::vocab as v;
 use crate::{Fallback, Res};
 use std::borrow::Cow;
@@ -74,7 +74,7 @@ pub fn transform(b: &mut Builder, event: &Event<'_>) -> Res<Vec<Stmt>> {
     let object = obj([
         (
             "id",
-            J::Str(Cow::Owned(format!("{}{}/{}", b.root, path, object_id))),
+            J::Str(Cow::Owned(cat(&[&b.root, path, "/", &object_id]))),
         ),
         ("objectType", s("Activity")),
         ("definition", definition),
@@ -85,11 +85,11 @@ pub fn transform(b: &mut Builder, event: &Event<'_>) -> Res<Vec<Stmt>> {
             let grouping = obj([
                 (
                     "id",
-                    J::Str(Cow::Owned(format!(
-                        "{}/api/discussion/v1/threads/{}",
-                        b.root,
-                        py_str(discussion)?
-                    ))),
+                    J::Str(Cow::Owned(cat(&[
+                        &b.root,
+                        "/api/discussion/v1/threads/",
+                        &py_str(discussion)?,
+                    ]))),
                 ),
                 ("objectType", s("Activity")),
                 ("definition", obj([("type", s(v::DISCUSSION))])),

@@ -9,7 +9,7 @@
 use crate::builder::{py_str, uuid_text, Activities, Builder, Opts, Stmt, Verb};
 use crate::event::{number, Event, Num};
 use crate::json::{Obj, V};
-use crate::out::{obj, py_float_repr, s, write_j, J};
+use crate::out::{cat, obj, py_float_repr, s, write_j, J};
 use crate::vocab as v;
 use crate::{Fallback, Res};
 use std::borrow::Cow;
@@ -107,13 +107,13 @@ fn problem_event(b: &mut Builder, event: &Event<'_>) -> Res<Vec<Stmt>> {
             (
                 v::ASKED,
                 v::SOLUTION,
-                J::Str(Cow::Owned(format!("{}/answer", xblock(b, problem)?))),
+                J::Str(Cow::Owned(cat(&[&xblock(b, problem)?, "/answer"]))),
             )
         }
         "edx.problem.hint.demandhint_displayed" => {
             let hint = event.need("hint_index")?;
             let module = event.need("module_id")?;
-            let id = format!("{}/hint/{}", xblock(b, module)?, py_str(hint)?);
+            let id = cat(&[&xblock(b, module)?, "/hint/", &py_str(hint)?]);
             (v::ASKED, v::SUPPLEMENTAL_INFO, J::Str(Cow::Owned(id)))
         }
         _ => (v::COMPLETED, v::INTERACTION, J::opt(object_id)),
@@ -284,9 +284,9 @@ fn usage_key(course_id: &str, block_type: &str, block_id: &str) -> Option<String
     let key = parts.next()?;
     let tail = prefix.rsplit('-').next().unwrap_or("");
     let ccx = if prefix.contains("ccx") { "ccx-" } else { "" };
-    Some(format!(
-        "{ccx}block-{tail}:{key}+type@{block_type}+block@{block_id}"
-    ))
+    Some(cat(&[
+        ccx, "block-", tail, ":", key, "+type@", block_type, "+block@", block_id,
+    ]))
 }
 
 /// The problem of a browser problem_check: from the referer, else from the input names.
@@ -364,7 +364,7 @@ impl<'e> Check<'e> {
                         None => Cow::Borrowed(""),
                     };
                     let joined = match base.rfind('@') {
-                        Some(at) => format!("{}@{}", &base[..at], child),
+                        Some(at) => cat(&[&base[..at], "@", child]),
                         None => child.to_owned(),
                     };
                     match joined.is_empty() {

@@ -8,7 +8,7 @@
 
 use crate::builder::{py_str, Builder, Opts, Stmt, Verb};
 use crate::event::Event;
-use crate::out::{obj, s, J};
+use crate::out::{cat, obj, s, J};
 use crate::units::{iso_duration, seconds};
 use crate::vocab as v;
 use crate::{Fallback, Res};
@@ -146,10 +146,15 @@ fn usage_key(course_id: &str, block_id: &str) -> Option<String> {
     // prefix.split("-")[-1]
     let last = prefix.rsplit('-').next().unwrap_or(prefix);
     let ccx = if prefix.contains("ccx") { "ccx-" } else { "" };
-    Some(format!(
-        "{}block-{}:{}+type@video+block@{}",
-        ccx, last, second, block_id
-    ))
+    Some(cat(&[
+        ccx,
+        "block-",
+        last,
+        ":",
+        second,
+        "+type@video+block@",
+        block_id,
+    ]))
 }
 
 /// The statements of one event of this family (`event.name` is one of [`NAMES`]).
@@ -161,10 +166,7 @@ pub fn transform(b: &mut Builder, event: &Event<'_>) -> Res<Vec<Stmt>> {
     // Built per event rather than shared: the builder's check_object reads the id of a J::Obj
     // (its IRI verdict is cached), and the object is a few short members.
     let object = obj([
-        (
-            "id",
-            J::Str(Cow::Owned(format!("{}/xblock/{}", b.root, key))),
-        ),
+        ("id", J::Str(Cow::Owned(cat(&[&b.root, "/xblock/", &key])))),
         ("objectType", s("Activity")),
         ("definition", obj([("type", s(v::VIDEO))])),
     ]);
