@@ -160,8 +160,8 @@ def main() -> None:
         "--builds",
         default="native",
         help="comma-separated, run in turn: native (the native transformer first when built, "
-        "the default), python (the Python transformer only); NAME@N: with N statements per "
-        "INSERT",
+        "a chunk per call: the default), rows (the native transformer a line per call), python "
+        "(the Python transformer only); NAME@N: with N statements per INSERT",
     )
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
@@ -241,7 +241,8 @@ def main() -> None:
 
 
 def use_build(build: str) -> None:
-    """Make the next backfill use the native transformer (when built) or only Python's."""
+    """Make the next backfill use the native transformer (when built; by chunk or by line) or
+    only Python's."""
     import aspects.ingest.backfill as module
 
     original = getattr(module, "_original_converter_spec", None) or module.converter_spec
@@ -249,13 +250,14 @@ def use_build(build: str) -> None:
     if build == "native":
         module.converter_spec = original
         return
-    if build != "python":
-        raise SystemExit(f"unknown build {build!r} (native, python)")
+    changes = {"python": {"native": False}, "rows": {"native_chunk": False}}.get(build)
+    if changes is None:
+        raise SystemExit(f"unknown build {build!r} (native, rows, python)")
 
-    def python_only(*args: Any, **kwargs: Any) -> Any:
-        return dataclasses.replace(original(*args, **kwargs), native=False)
+    def changed(*args: Any, **kwargs: Any) -> Any:
+        return dataclasses.replace(original(*args, **kwargs), **changes)
 
-    module.converter_spec = python_only
+    module.converter_spec = changed
 
 
 def native_share(logs: Path, sample: int) -> str:

@@ -9,6 +9,7 @@ use pyo3::types::{PyBytes, PyList, PyTuple};
 use std::collections::HashSet;
 
 pub mod builder;
+pub mod chunk;
 pub mod derive;
 pub mod event;
 pub mod families;
@@ -132,6 +133,17 @@ impl FastTransformer {
             Outcome::Skipped(name) => name.to_object(py),
             Outcome::NotHandled => py.None(),
         }
+    }
+
+    /// A chunk of a log (whole lines) -> (ids, texts, actors, events, skipped, unhandled,
+    /// derived): the statements of every line handled here as the Native columns
+    /// StatementPacker writes (ids: 16 bytes each; texts: LEB128 length + JSON; actors: each
+    /// one's actor id), the non-blank lines, those skipped (by name or with no statement), the
+    /// (start, end) of each line left to the Python path, and the raw table's derived columns of
+    /// the statements (None when not sure of one). Lines as `files.split_lines` makes them
+    /// (native/src/chunk.rs).
+    fn chunk(&mut self, py: Python<'_>, data: &[u8]) -> PyObject {
+        chunk::chunk(self, py, data)
     }
 
     /// Benchmark hook: CPU seconds to run every line `repeat` times up to `stage` (0: parse,

@@ -6,9 +6,9 @@ converter is built from plain settings in each worker (``LineConverter.from_spec
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from aspects.ingest.files import Chunk, split_lines
 from aspects.store.statements import PackedStatements, StatementPacker
@@ -25,8 +25,24 @@ Labels = tuple[str, str, int]
 # statements as (16 id bytes, big-endian; JSON; actor id), the event's name when it is not
 # accepted (skipped), or None when the Python path must convert the line
 FastRows = Callable[[bytes], list[tuple[bytes, bytes, str]] | str | None]
+# A whole chunk through the native transformer (FastTransformer.chunk): (ids, texts, actors) of
+# the statements of the lines it handles, packed as StatementPacker packs them; the non-blank
+# lines; those skipped; the (start, end) in the chunk of each line it leaves to the Python path;
+# the raw table's derived columns of its statements (None when it is not sure of one)
+ChunkAnswer = tuple[bytes, bytes, list[str], int, int, list[tuple[int, int]], list[bytes] | None]
+NativeChunk = Callable[[bytes], ChunkAnswer]
+# A packed texts column -> the raw table's derived columns of its statements, or None when not
+# sure of one (the native ``derive_columns``)
+DeriveColumns = Callable[[bytes], Sequence[bytes] | None]
 
 _NO_STATEMENTS = PackedStatements(b"", b"", [])
+
+
+@runtime_checkable
+class ChunkTransformer(Protocol):
+    """A native transformer with the whole-chunk entry point (``FastTransformer.chunk``)."""
+
+    def chunk(self, data: bytes, /) -> ChunkAnswer: ...
 
 
 @dataclass(slots=True)
@@ -46,6 +62,19 @@ class Converted:
     rejected: list[Rejected] = field(default_factory=list)
     events: int = 0
     skipped: int = 0
+    # More statements, after ``statements``: the Python path's when only one of the two parts
+    # has its derived columns (they cannot be joined then; the INSERT takes a list of parts).
+    extra: PackedStatements = _NO_STATEMENTS
+
+    @property
+    def parts(self) -> list[PackedStatements]:
+        """The parts that hold statements, in order."""
+        return [part for part in (self.statements, self.extra) if part.count]
+
+    @property
+    def count(self) -> int:
+        """Statements in all parts."""
+        return self.statements.count + self.extra.count
 
     def each_label(self) -> Iterator[tuple[str, str]]:
         """(event name, organisation) of each statement, in order."""
@@ -86,6 +115,13 @@ class LineConverter:
     when nothing is labelled; a line it does not handle (None) goes through ``parse`` and
     ``transform`` as without it, which also gives rejected lines their reasons. The stored rows
     are the same either way (the native transformer is byte-identical to the Python one).
+
+    ``chunk``: the native transformer's whole-chunk entry point (:data:`NativeChunk`), used
+    instead of ``fast`` when given (and nothing is labelled): one call per chunk instead of one
+    per line and no Python object per statement but its actor id (measured: ~8 us less of the
+    workers' CPU per event). The lines it leaves take the Python path as above; their
+    statements come after the native ones (row order inside an INSERT means nothing to the
+    tables). ``derive``: the native ``derive_columns``, for the Python path's statements.
     """
 
     def __init__(
@@ -96,6 +132,8 @@ class LineConverter:
         *,
         labels: bool = True,
         fast: FastRows | None = None,
+        chunk: NativeChunk | None = None,
+        derive: DeriveColumns | None = None,
     ) -> None:
         self._parse = parse
         self._transform = transform
@@ -103,13 +141,18 @@ class LineConverter:
         self._labels = labels
         # Labels need the parsed event (name, organisation): the Python path gives them.
         self._fast = None if labels else fast
+        self._chunk = None if labels else chunk
+        self._derive = derive
 
     @property
     def native(self) -> bool:
         """Whether lines go through the native transformer first."""
-        return self._fast is not None
+        return self._fast is not None or self._chunk is not None
 
     def convert(self, chunk: Chunk) -> Converted:
+        answer = None if self._chunk is None else native_answer(self._chunk, chunk.data)
+        if answer is not None:
+            return self._convert_chunk(chunk, answer)
         result = Converted(chunk.start, chunk.end)
         packer = StatementPacker()
         converted = False
@@ -126,6 +169,40 @@ class LineConverter:
         if len(packer):
             result.statements = packer.build()
         return result
+
+    def _convert_chunk(self, chunk: Chunk, answer: ChunkAnswer) -> Converted:
+        """The native answer for ``chunk``, and the Python path for the lines it left."""
+        ids, texts, actors, events, skipped, unhandled, derived = answer
+        result = Converted(chunk.start, chunk.end, events=events, skipped=skipped)
+        native = with_derived(PackedStatements(ids, texts, actors), derived)
+        packer = StatementPacker()
+        data, start = chunk.data, chunk.start
+        for begin, end in unhandled:
+            self._convert_line(start + begin, data[begin:end], packer, result)
+        if not len(packer):
+            result.statements = native if native.count else _NO_STATEMENTS
+            return result
+        python = packer.build()
+        if not native.count:
+            result.statements = self._derived(python)
+            return result
+        if native.derived is not None:
+            python = self._derived(python)
+            if python.derived is None:  # one part with its columns, one without
+                result.statements, result.extra = native, python
+                return result
+        result.statements = join(native, python)
+        return result
+
+    def _derived(self, part: PackedStatements) -> PackedStatements:
+        """``part`` with its derived columns when ``derive`` is sure of every statement."""
+        if self._derive is None:
+            return part
+        try:
+            streams = self._derive(part.texts)
+        except Exception:  # not expected: ClickHouse computes them instead
+            streams = None
+        return with_derived(part, streams)
 
     def _convert_fast(
         self, chunk: Chunk, fast: FastRows, packer: StatementPacker, result: Converted
@@ -181,3 +258,36 @@ class LineConverter:
             labels[-1] = (name, org, labels[-1][2] + len(produced))
         else:
             labels.append((name, org, len(produced)))
+
+
+def native_answer(native: NativeChunk, data: bytes) -> ChunkAnswer | None:
+    """The native answer for a chunk; None when it fails (not expected: the chunk then goes line
+    by line, as without the whole-chunk entry point)."""
+    try:
+        answer = native(data)
+        ids, _, actors, _, _, _, _ = answer
+    except Exception:
+        return None
+    if len(ids) != 16 * len(actors):  # would shift the columns of the INSERT
+        return None
+    return answer
+
+
+def with_derived(part: PackedStatements, streams: Sequence[bytes] | None) -> PackedStatements:
+    """``part`` with these derived columns, or without any when they do not fit its statements
+    (not expected; ClickHouse then computes them)."""
+    try:
+        return part.with_derived(streams)
+    except ValueError:
+        return part.with_derived(None)
+
+
+def join(first: PackedStatements, second: PackedStatements) -> PackedStatements:
+    """One part of the statements of both; with derived columns only when both have them (a
+    column's stream of both parts is the two streams one after the other)."""
+    derived = None
+    if first.derived is not None and second.derived is not None:
+        derived = tuple(a + b for a, b in zip(first.derived, second.derived, strict=True))
+    return PackedStatements(
+        first.ids + second.ids, first.texts + second.texts, first.actors + second.actors, derived
+    )

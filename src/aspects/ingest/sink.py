@@ -201,10 +201,10 @@ class Sink:
         if self.started is None:
             self.started = time.monotonic()
         batch = self.batch
-        if converted.statements.count:
-            batch.statements.append(converted.statements)
+        if converted.count:
+            batch.statements += converted.parts
             batch.labels.extend(converted.labels)
-            batch.statement_count += converted.statements.count
+            batch.statement_count += converted.count
         batch.events += converted.events
         batch.skipped += converted.skipped
         for offset, reason, line, length in converted.rejected:

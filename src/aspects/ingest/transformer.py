@@ -6,18 +6,20 @@ values with the secret already resolved) and build their own transformer from it
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from clickhouse_connect.driver.client import Client
 
-from aspects.ingest.convert import FastRows, LineConverter
+from aspects.ingest.convert import ChunkTransformer, DeriveColumns, LineConverter
 from aspects.settings import Settings
 from aspects.transform.settings import TransformSettings
 
 if TYPE_CHECKING:
     from aspects.transform.course_store import StoreCourseNames
     from aspects.transform.courses import CourseNames
+    from aspects.transform.fast import FastTransformer
     from aspects.transform.identity import ExternalIds
 
 
@@ -32,6 +34,8 @@ class ConverterSpec:
     labels: bool = True
     # Use the native transformer when it is built and covers the settings (unlabelled lines).
     native: bool = True
+    # ... a whole chunk per call (FastTransformer.chunk) rather than a line (rows).
+    native_chunk: bool = True
 
 
 def converter_spec(settings: Settings, client: Client | None = None) -> ConverterSpec:
@@ -92,23 +96,40 @@ def build_converter(spec: ConverterSpec, course_names: CourseNames | None = None
     fast = (
         None
         if spec.labels or not spec.native
-        else native_rows(settings, spec.secret, course_names, external_ids)
+        else native_transformer(settings, spec.secret, course_names, external_ids)
     )
-    # Statements are serialised and packed by the converter (StatementPacker.add_all/add_rows).
+    chunk = None
+    if spec.native_chunk and isinstance(fast, ChunkTransformer):
+        chunk = fast.chunk
+    # Statements are serialised and packed by the converter (StatementPacker.add_all/add_rows),
+    # or by the native transformer (chunk).
     return LineConverter(
-        parse_line, transformer.transform, spec.max_line, labels=spec.labels, fast=fast
+        parse_line,
+        transformer.transform,
+        spec.max_line,
+        labels=spec.labels,
+        fast=None if fast is None else fast.rows,
+        chunk=chunk,
+        derive=native_derive() if chunk is not None else None,
     )
 
 
-def native_rows(
+def native_transformer(
     settings: TransformSettings,
     secret: str,
     course_names: CourseNames,
     external_ids: ExternalIds | None,
-) -> FastRows | None:
-    """The native transformer's ``rows`` for these settings, or None when there is none (not
-    built, stale, disabled by ``ASPECTS_PURE_PYTHON``, or settings it does not cover)."""
+) -> FastTransformer | None:
+    """The native transformer for these settings, or None when there is none (not built,
+    stale, disabled by ``ASPECTS_PURE_PYTHON``, or settings it does not cover)."""
     from aspects.transform.fast import open_fast
 
-    fast = open_fast(settings, secret=secret, course_names=course_names, external_ids=external_ids)
-    return None if fast is None else fast.rows
+    return open_fast(settings, secret=secret, course_names=course_names, external_ids=external_ids)
+
+
+def native_derive() -> DeriveColumns | None:
+    """The native ``derive_columns`` (the raw table's derived columns of packed texts), when
+    the loaded native module has it."""
+    module = sys.modules.get("aspects.transform._fast")  # loaded by open_fast
+    derive: DeriveColumns | None = getattr(module, "derive_columns", None)
+    return derive
