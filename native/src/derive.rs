@@ -427,7 +427,8 @@ fn special(byte: u8) -> bool {
 }
 
 /// The first position at or after `at` of a byte that ends a plain run (or the end): eight
-/// bytes at a time (SWAR: any byte equal to '"' or '\\', or below 0x20), then byte by byte.
+/// bytes at a time (SWAR: any byte equal to '"' or '\\', or below 0x20), the last few byte by
+/// byte.
 #[inline]
 fn plain_end(b: &[u8], mut at: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -438,8 +439,10 @@ fn plain_end(b: &[u8], mut at: usize) -> usize {
         let backslash = word ^ (ONES * 0x5C);
         let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
         let below = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
-        if zero(quote) | zero(backslash) | below != 0 {
-            break;
+        let found = zero(quote) | zero(backslash) | below;
+        if found != 0 {
+            // the lowest flagged byte is exact (false flags only appear above a true one)
+            return at + (found.trailing_zeros() / 8) as usize;
         }
         at += 8;
     }
@@ -782,6 +785,18 @@ impl<'a> Scan<'a> {
             b'{' => self.object(|scan, _| scan.skip()),
             b'[' => self.array(Self::skip),
             b'"' => self.string().map(drop),
+            b'-' | b'0'..=b'9' => {
+                let (text, integer) = self.number_text()?;
+                // a decimal without exponent below 300 digits cannot overflow; the others are
+                // parsed (ClickHouse cannot read a document holding 1e400)
+                if !integer && (text.len() > 300 || text.contains(['e', 'E'])) {
+                    let value: f64 = text.parse().ok()?;
+                    if !value.is_finite() {
+                        return None;
+                    }
+                }
+                Some(())
+            }
             _ => self.scalar().map(drop),
         }
     }
@@ -862,13 +877,41 @@ impl<'a> Scan<'a> {
     /// A JSON number as ClickHouse reads it into Float64: integers of 64 bits converted,
     /// others parsed exactly; integers beyond 64 bits, overflow and underflow refused.
     fn number(&mut self) -> Option<f64> {
+        let int_start = self.pos + usize::from(self.b.get(self.pos) == Some(&b'-'));
+        let start = self.pos;
+        let (text, integer) = self.number_text()?;
+        let at = self.pos;
+        if integer {
+            if let Ok(value) = text.parse::<i64>() {
+                return Some(value as f64);
+            }
+            if start == int_start {
+                return text.parse::<u64>().ok().map(|value| value as f64);
+            }
+            return None;
+        }
+        let value: f64 = text.parse().ok()?;
+        if !value.is_finite() {
+            return None;
+        }
+        let mantissa = self.text[int_start..at]
+            .split(['e', 'E'])
+            .next()
+            .unwrap_or("");
+        if value == 0.0 && mantissa.bytes().any(|d| (b'1'..=b'9').contains(&d)) {
+            return None; // underflow of a non-zero number: refused
+        }
+        Some(value)
+    }
+
+    /// A JSON number's text, checked against the grammar, and whether it is an integer.
+    fn number_text(&mut self) -> Option<(&'a str, bool)> {
         let b = self.b;
         let start = self.pos;
         let mut at = start;
         if b.get(at) == Some(&b'-') {
             at += 1;
         }
-        let int_start = at;
         match b.get(at)? {
             b'0' => at += 1,
             b'1'..=b'9' => {
@@ -904,29 +947,8 @@ impl<'a> Scan<'a> {
                 return None;
             }
         }
-        let text = &self.text[start..at];
         self.pos = at;
-        if integer {
-            if let Ok(value) = text.parse::<i64>() {
-                return Some(value as f64);
-            }
-            if start == int_start {
-                return text.parse::<u64>().ok().map(|value| value as f64);
-            }
-            return None;
-        }
-        let value: f64 = text.parse().ok()?;
-        if !value.is_finite() {
-            return None;
-        }
-        let mantissa = self.text[int_start..at]
-            .split(['e', 'E'])
-            .next()
-            .unwrap_or("");
-        if value == 0.0 && mantissa.bytes().any(|d| (b'1'..=b'9').contains(&d)) {
-            return None; // underflow of a non-zero number: refused
-        }
-        Some(value)
+        Some((&self.text[start..at], integer))
     }
 
     /// A string (the scanner at its '"'), escapes decoded; raw control characters, bad escapes
