@@ -125,9 +125,16 @@ const ID_BASE: [u8; 16] = [
 
 /// `uuid.uuid5(UUID(bytes=namespace), name).bytes`.
 pub fn uuid5(namespace: &[u8; 16], name: &[u8]) -> [u8; 16] {
+    uuid5_parts(namespace, &[name])
+}
+
+/// `uuid5` of the name made of `parts` joined (hashed in turn, not copied together).
+pub fn uuid5_parts(namespace: &[u8; 16], parts: &[&[u8]]) -> [u8; 16] {
     let mut hasher = Sha1::new();
     hasher.update(namespace);
-    hasher.update(name);
+    for part in parts {
+        hasher.update(part);
+    }
     let digest = hasher.finalize();
     let mut out = [0u8; 16];
     out.copy_from_slice(&digest[..16]);
@@ -333,11 +340,10 @@ impl Builder {
                 namespace
             }
         };
-        let mut name = Vec::with_capacity(actor_text.len() + raw_time.len() + 1);
-        name.extend_from_slice(actor_text.as_bytes());
-        name.push(b'-');
-        name.extend_from_slice(raw_time.as_bytes());
-        uuid5(&namespace, &name)
+        uuid5_parts(
+            &namespace,
+            &[actor_text.as_bytes(), b"-", raw_time.as_bytes()],
+        )
     }
 
     // -- actor, time ---------------------------------------------------------------------
@@ -442,8 +448,15 @@ impl Builder {
 
     /// The statement timestamp (normalise_timestamp); Fallback when not ISO 8601.
     pub fn timestamp(&mut self, raw: &str) -> Res<String> {
+        self.remember_time(raw)?;
+        Ok(self.last_time.1.clone())
+    }
+
+    /// Makes `last_time` the timestamp of `raw` (the last one is kept: events come in runs
+    /// of the same time, and each statement reads it from there without a copy).
+    fn remember_time(&mut self, raw: &str) -> Res<()> {
         if self.last_time.0 == raw {
-            return Ok(self.last_time.1.clone());
+            return Ok(());
         }
         let timestamp = if canonical_time(raw) {
             raw.to_owned()
@@ -459,8 +472,8 @@ impl Builder {
         if timestamp.is_empty() {
             return Err(Fallback);
         }
-        self.last_time = (raw.to_owned(), timestamp.clone());
-        Ok(timestamp)
+        self.last_time = (raw.to_owned(), timestamp);
+        Ok(())
     }
 
     // -- courses -------------------------------------------------------------------------
@@ -604,7 +617,7 @@ impl Builder {
         } = opts;
         let actor = self.actor(event)?;
         let raw_time = Self::raw_time(event)?;
-        let timestamp = self.timestamp(raw_time)?;
+        self.remember_time(raw_time)?;
         // after the transformer version (written first, from version_member)
         let mut context_ext: Vec<(&str, J<'a>)> = Vec::with_capacity(4);
         if let Some(session) = event.get("session") {
@@ -661,7 +674,7 @@ impl Builder {
         out.extend_from_slice(b"}},\"object\":");
         write_j(&mut out, &obj, true)?;
         out.extend_from_slice(b",\"timestamp\":");
-        write_str(&mut out, &timestamp);
+        write_str(&mut out, &self.last_time.1);
         out.extend_from_slice(b",\"context\":{\"extensions\":{");
         out.extend_from_slice(&self.version_member);
         for (key, value) in context_ext.iter() {

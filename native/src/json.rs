@@ -29,15 +29,25 @@ pub enum V<'a> {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Obj<'a>(pub Vec<(Cow<'a, str>, V<'a>)>);
 
+/// `a == b` for keys, deciding most unequal pairs on the length and first byte before a
+/// `memcmp` call (key lookups are linear scans of a few keys, many of the same length).
+#[inline]
+pub fn same_key(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
+}
+
 impl<'a> Obj<'a> {
     /// `dict.get(key)`: the value, None when the key is absent (a JSON null is `Some(V::Null)`).
     #[inline]
     pub fn get(&self, key: &str) -> Option<&V<'a>> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.0
+            .iter()
+            .find(|(k, _)| same_key(k, key))
+            .map(|(_, v)| v)
     }
     #[inline]
     pub fn contains(&self, key: &str) -> bool {
-        self.0.iter().any(|(k, _)| k == key)
+        self.0.iter().any(|(k, _)| same_key(k, key))
     }
     pub fn iter(&self) -> impl Iterator<Item = (&str, &V<'a>)> {
         self.0.iter().map(|(k, v)| (k.as_ref(), v))

@@ -82,6 +82,18 @@ impl<'a> J<'a> {
             }
         }
     }
+    /// `dict.get(key)` without a copy: a member of a `J::Obj` borrowed, or an input object's
+    /// member as `J::In` (the repair step reads every activity: `get` cloned whole subtrees).
+    pub fn member(&self, key: &str) -> Option<Cow<'_, J<'a>>> {
+        match self {
+            J::Obj(members) => members
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| Cow::Borrowed(v)),
+            J::In(V::Obj(o)) => o.get(key).map(|v| Cow::Owned(J::In(v))),
+            _ => None,
+        }
+    }
     /// `dict.get(key)` on a `J::Obj` (or an input object).
     pub fn get(&self, key: &str) -> Option<J<'a>> {
         match self {
@@ -155,7 +167,7 @@ pub fn write_str(out: &mut Vec<u8>, text: &str) {
 /// The shortest round-trip digits of a finite non-zero float (ryu: the closest candidate, ties
 /// to even, as Python's repr and orjson; Rust's own `{:e}` breaks ties differently) and the
 /// decimal exponent of the first digit: 0.00123 -> ("123", -3).
-fn shortest(value: f64) -> (bool, Vec<u8>, i32) {
+fn shortest(value: f64) -> (bool, Digits, i32) {
     let mut buffer = ryu::Buffer::new();
     let text = buffer.format_finite(value).as_bytes();
     let (negative, text) = match text.split_first() {
@@ -175,17 +187,40 @@ fn shortest(value: f64) -> (bool, Vec<u8>, i32) {
         .iter()
         .position(|b| *b == b'.')
         .unwrap_or(mantissa.len());
-    let mut digits: Vec<u8> = mantissa.iter().copied().filter(|b| *b != b'.').collect();
+    let mut digits = Digits::default();
+    for &b in mantissa.iter().filter(|b| **b != b'.') {
+        digits.push(b);
+    }
     // the exponent of the first digit, before leading zeros are dropped
     let mut first = point as i32 - 1 + exp;
-    while digits.first() == Some(&b'0') && digits.len() > 1 {
-        digits.remove(0);
+    while digits.as_slice().first() == Some(&b'0') && digits.len > 1 {
+        digits.start += 1;
+        digits.len -= 1;
         first -= 1;
     }
-    while digits.last() == Some(&b'0') && digits.len() > 1 {
-        digits.pop();
+    while digits.as_slice().last() == Some(&b'0') && digits.len > 1 {
+        digits.len -= 1;
     }
     (negative, digits, first)
+}
+
+/// The digits of a float's shortest form, on the stack (ryu writes at most 17 digits; a
+/// positional form such as `0.000123` or `123000.0` adds a few zeros that are dropped).
+#[derive(Default)]
+struct Digits {
+    bytes: [u8; 32],
+    start: usize,
+    len: usize,
+}
+
+impl Digits {
+    fn push(&mut self, byte: u8) {
+        self.bytes[self.start + self.len] = byte;
+        self.len += 1;
+    }
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[self.start..self.start + self.len]
+    }
 }
 
 /// Digits laid out positionally (`123.45`, `0.00123`, `100.0`).
@@ -232,13 +267,14 @@ pub fn write_float(out: &mut Vec<u8>, value: f64) {
         return;
     }
     let (negative, digits, exp) = shortest(value);
+    let digits = digits.as_slice();
     if negative {
         out.push(b'-');
     }
     if (-5..16).contains(&exp) {
-        positional(out, &digits, exp);
+        positional(out, digits, exp);
     } else {
-        mantissa(out, &digits);
+        mantissa(out, digits);
         out.push(b'e');
         if exp > 0 {
             out.push(b'+');
@@ -248,12 +284,26 @@ pub fn write_float(out: &mut Vec<u8>, value: f64) {
 }
 
 fn write_int(out: &mut Vec<u8>, value: i64) {
-    out.extend_from_slice(itoa_fmt(value).as_bytes());
+    if value < 0 {
+        out.push(b'-');
+    }
+    write_uint(out, value.unsigned_abs());
 }
 
-#[inline]
-fn itoa_fmt(value: i64) -> String {
-    value.to_string()
+/// Decimal digits of an unsigned integer, written from a stack buffer (`to_string` allocated
+/// a String per number).
+fn write_uint(out: &mut Vec<u8>, mut value: u64) {
+    let mut buffer = [0u8; 20];
+    let mut at = buffer.len();
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buffer[at..]);
 }
 
 /// Writes an input value as orjson writes the Python value; `prune`: statement.prune's rule.
@@ -263,7 +313,7 @@ pub fn write_v(out: &mut Vec<u8>, value: &V<'_>, prune: bool) {
         V::Bool(true) => out.extend_from_slice(b"true"),
         V::Bool(false) => out.extend_from_slice(b"false"),
         V::Int(i) => write_int(out, *i),
-        V::UInt(u) => out.extend_from_slice(u.to_string().as_bytes()),
+        V::UInt(u) => write_uint(out, *u),
         V::Float(f) => write_float(out, *f),
         V::Str(text) => write_str(out, text),
         V::Arr(items) => {
@@ -430,14 +480,15 @@ pub fn py_float_repr(value: f64) -> Result<String, Fallback> {
         .to_owned());
     }
     let (negative, digits, exp) = shortest(value);
+    let digits = digits.as_slice();
     let mut out = Vec::with_capacity(24);
     if negative {
         out.push(b'-');
     }
     if (-4..16).contains(&exp) {
-        positional(&mut out, &digits, exp);
+        positional(&mut out, digits, exp);
     } else {
-        mantissa(&mut out, &digits);
+        mantissa(&mut out, digits);
         out.extend_from_slice(
             format!("e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs()).as_bytes(),
         );

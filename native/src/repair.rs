@@ -55,9 +55,9 @@ fn own<'a>(value: &mut J<'a>) {
 /// repair._activity: `objectType: "GroupActivity"` becomes "Activity".
 pub fn repair_activity(activity: &mut J<'_>) {
     let group = matches!(
-        activity.get("objectType"),
-        Some(J::Str(ref t)) if t == "GroupActivity"
-    ) || matches!(activity.get("objectType"), Some(J::In(V::Str(ref t))) if t == "GroupActivity");
+        activity.member("objectType").as_deref(),
+        Some(J::Str(t)) | Some(J::In(V::Str(t))) if t == "GroupActivity"
+    );
     if group {
         own(activity);
         activity.set("objectType", J::Str(Cow::Borrowed("Activity")));
@@ -74,12 +74,12 @@ fn j_str<'x>(value: &'x J<'_>) -> Option<&'x str> {
 
 /// repair: an exam attempt activity named by its bare code gets `<root>/exam_attempt/<code>`.
 pub fn repair_exam_attempt(activity: &mut J<'_>, root: &str) -> Res<()> {
-    let definition = match activity.get("definition") {
+    let definition = match activity.member("definition") {
         Some(d) if !d.is_null() => d,
         _ => return Ok(()),
     };
     let is_attempt =
-        matches!(definition.get("type"), Some(ref t) if j_str(t) == Some(v::EXAM_ATTEMPT));
+        matches!(definition.member("type"), Some(t) if j_str(&t) == Some(v::EXAM_ATTEMPT));
     if !is_attempt {
         return Ok(());
     }

@@ -36,6 +36,11 @@ pub const FAMILIES: &[(&[&str], Family)] = &[
 pub fn lookup(name: &str) -> Option<Family> {
     FAMILIES
         .iter()
-        .find(|(names, _)| names.contains(&name))
+        .find(|(names, _)| {
+            // length and last byte first: most names share their first bytes ("edx.")
+            names.iter().any(|n| {
+                n.len() == name.len() && n.as_bytes().last() == name.as_bytes().last() && *n == name
+            })
+        })
         .map(|(_, family)| *family)
 }
