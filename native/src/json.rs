@@ -255,7 +255,8 @@ impl<'a> Parser<'a> {
             self.depth -= 1;
             return Some(V::Obj(Obj(members)));
         }
-        members.reserve(8);
+        // 16: logged events and their context have 10-15 members (8 made most of them regrow)
+        members.reserve(16);
         // keys seen, as bits of (length, last byte): a key whose bit is clear is new, and only
         // the others are compared with the earlier keys
         let mut seen: u64 = 0;
