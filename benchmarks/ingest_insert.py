@@ -81,8 +81,10 @@ VARIANTS: dict[str, list[str]] = {
         for table in ["xapi_statements", *_FACTS]
     ],
     "rawnostats": [_RAW + "MODIFY SETTING auto_statistics_types = ''"],
+    # the statement column's codec: ZSTD(1) since migration 0035 (ZSTD(3) before)
     "lz4": [_RAW + "MODIFY COLUMN statement String CODEC(LZ4)"],
     "zstd1": [_RAW + "MODIFY COLUMN statement String CODEC(ZSTD(1))"],
+    "zstd3": [_RAW + "MODIFY COLUMN statement String CODEC(ZSTD(3))"],
     # compact parts for new raw parts (one file for all columns instead of two per column)
     "compact": [_RAW + "MODIFY SETTING min_bytes_for_wide_part = 1073741824"],
     "nosparse": [
