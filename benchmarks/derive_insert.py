@@ -13,6 +13,7 @@ Packs the first ``--lines`` lines of the backfill benchmark's logs once, as the 
    embedded store, ``--size`` per INSERT, once as today (4 columns: ClickHouse extracts the
    rest) and once with the derived columns (19 columns), then waiting for its merges. Prints this
    process's CPU per statement while inserting and until merged (chDB's merges included).
+   ``--target 1``: the raw table alone (no views).
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--size", type=int, default=100_000, help="statements per INSERT")
     parser.add_argument("--events", type=int, default=1_000_000, help="the logs to read from")
+    parser.add_argument(
+        "--target", type=int, default=None, help="migrate up to this version (1: the raw table)"
+    )
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "aspects-bench")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
@@ -54,7 +58,11 @@ def main() -> None:
         raise SystemExit(f"native module {native_state()}")
     derive = importlib.import_module("aspects.transform._fast").derive_columns
 
-    plain = pack(make_logs(args.cache, args.events), args.lines)
+    # without derived columns, whatever the workers' converter gave
+    plain = [
+        PackedStatements(part.ids, part.texts, part.actors)
+        for part in pack(make_logs(args.cache, args.events), args.lines)
+    ]
     count = sum(part.count for part in plain)
     costs = []
     for _ in range(max(args.rounds, 3)):
@@ -89,7 +97,7 @@ def main() -> None:
 
     def run(parts: list[PackedStatements]) -> tuple[float, float]:
         store = StoreSettings(path=work / "clickhouse", database=f"der_{uuid.uuid4().hex[:8]}")
-        migrate(client, store)
+        migrate(client, store, args.target)
         now = datetime.now(UTC)
         began = cpu()
         for batch in batches(parts, args.size):
