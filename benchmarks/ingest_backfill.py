@@ -160,7 +160,8 @@ def main() -> None:
         "--builds",
         default="native",
         help="comma-separated, run in turn: native (the native transformer first when built, "
-        "a chunk per call: the default), rows (the native transformer a line per call), python "
+        "a chunk per call: the default), noderive (the same without the derived columns, which "
+        "ClickHouse then computes), rows (the native transformer a line per call), python "
         "(the Python transformer only); NAME@N: with N statements per INSERT",
     )
     args = parser.parse_args()
@@ -250,9 +251,13 @@ def use_build(build: str) -> None:
     if build == "native":
         module.converter_spec = original
         return
-    changes = {"python": {"native": False}, "rows": {"native_chunk": False}}.get(build)
+    changes = {
+        "python": {"native": False},
+        "rows": {"native_chunk": False},
+        "noderive": {"native_derive": False},
+    }.get(build)
     if changes is None:
-        raise SystemExit(f"unknown build {build!r} (native, rows, python)")
+        raise SystemExit(f"unknown build {build!r} (native, noderive, rows, python)")
 
     def changed(*args: Any, **kwargs: Any) -> Any:
         return dataclasses.replace(original(*args, **kwargs), **changes)

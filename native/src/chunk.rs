@@ -66,7 +66,7 @@ pub fn leb128(out: &mut Vec<u8>, mut n: usize) {
 }
 
 impl Packed {
-    fn new(size: usize) -> Self {
+    fn new(size: usize, derive: bool) -> Self {
         Packed {
             // ~1 statement per 700 bytes of log; texts a little longer than the lines.
             ids: Vec::with_capacity(size / 40),
@@ -75,7 +75,7 @@ impl Packed {
             events: 0,
             skipped: 0,
             unhandled: Vec::new(),
-            derived: Some(DerivedColumns::new()),
+            derived: derive.then(DerivedColumns::new),
         }
     }
 
@@ -114,8 +114,13 @@ impl Packed {
 }
 
 /// The chunk `data` through `transformer` (see `FastTransformer.chunk` in lib.rs).
-pub fn chunk(transformer: &mut FastTransformer, py: Python<'_>, data: &[u8]) -> PyObject {
-    let mut packed = Packed::new(data.len());
+pub fn chunk(
+    transformer: &mut FastTransformer,
+    py: Python<'_>,
+    data: &[u8],
+    derive: bool,
+) -> PyObject {
+    let mut packed = Packed::new(data.len(), derive);
     for (start, end) in lines(data) {
         packed.events += 1;
         match transformer.run(&data[start..end]) {

@@ -141,9 +141,10 @@ impl FastTransformer {
     /// one's actor id), the non-blank lines, those skipped (by name or with no statement), the
     /// (start, end) of each line left to the Python path, and the raw table's derived columns of
     /// the statements (None when not sure of one). Lines as `files.split_lines` makes them
-    /// (native/src/chunk.rs).
-    fn chunk(&mut self, py: Python<'_>, data: &[u8]) -> PyObject {
-        chunk::chunk(self, py, data)
+    /// (native/src/chunk.rs). `derive=False`: no derived columns (None), ClickHouse computes them.
+    #[args(derive = "true")]
+    fn chunk(&mut self, py: Python<'_>, data: &[u8], derive: bool) -> PyObject {
+        chunk::chunk(self, py, data, derive)
     }
 
     /// Benchmark hook: CPU seconds to run every line `repeat` times up to `stage` (0: parse,

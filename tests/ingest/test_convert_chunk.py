@@ -149,6 +149,18 @@ def test_the_native_chunk_gives_what_the_other_paths_give(
     assert chunked.convert(cases["only blank"]).events == 0
 
 
+def test_without_derived_columns(settings: Settings, templates: list[str]) -> None:
+    """``native_derive=False``: the same rows, none with derived columns (ClickHouse then
+    computes them), for the benchmark's comparison of both ways."""
+    spec = native_spec(settings)
+    plain = build_converter(replace(spec, native_derive=False))
+    with_columns = build_converter(spec)
+    for name, chunk in chunks(templates).items():
+        result = plain.convert(chunk)
+        assert_same(result, with_columns.convert(chunk))
+        assert [part.derived for part in result.parts] == [None] * len(result.parts), name
+
+
 def test_the_native_chunk_answers_as_rows_line_by_line(
     settings: Settings, templates: list[str]
 ) -> None:

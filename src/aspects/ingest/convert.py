@@ -42,7 +42,7 @@ _NO_STATEMENTS = PackedStatements(b"", b"", [])
 class ChunkTransformer(Protocol):
     """A native transformer with the whole-chunk entry point (``FastTransformer.chunk``)."""
 
-    def chunk(self, data: bytes, /) -> ChunkAnswer: ...
+    def chunk(self, data: bytes, /, derive: bool = True) -> ChunkAnswer: ...
 
 
 @dataclass(slots=True)

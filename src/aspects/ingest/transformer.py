@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from clickhouse_connect.driver.client import Client
@@ -36,6 +37,8 @@ class ConverterSpec:
     native: bool = True
     # ... a whole chunk per call (FastTransformer.chunk) rather than a line (rows).
     native_chunk: bool = True
+    # ... with the raw table's derived columns computed there (else ClickHouse computes them).
+    native_derive: bool = True
 
 
 def converter_spec(settings: Settings, client: Client | None = None) -> ConverterSpec:
@@ -100,7 +103,7 @@ def build_converter(spec: ConverterSpec, course_names: CourseNames | None = None
     )
     chunk = None
     if spec.native_chunk and isinstance(fast, ChunkTransformer):
-        chunk = fast.chunk
+        chunk = fast.chunk if spec.native_derive else partial(fast.chunk, derive=False)
     # Statements are serialised and packed by the converter (StatementPacker.add_all/add_rows),
     # or by the native transformer (chunk).
     return LineConverter(
@@ -110,7 +113,7 @@ def build_converter(spec: ConverterSpec, course_names: CourseNames | None = None
         labels=spec.labels,
         fast=None if fast is None else fast.rows,
         chunk=chunk,
-        derive=native_derive() if chunk is not None else None,
+        derive=native_derive() if chunk is not None and spec.native_derive else None,
     )
 
 
