@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ingest_backfill import load, make_logs
-from ingest_insert import batches, cpu, pack
+from ingest_insert import batches, cpu, pack, wait_for_merges
 
 from aspects.store.client import open_client
 from aspects.store.migrate import migrate
@@ -85,16 +85,6 @@ def main() -> None:
     total = count * args.repeat
     print(f"{total:,} statements per run, {args.size:,} per INSERT, load {load()}")
 
-    def wait_for_merges(database: str) -> None:
-        quiet = 0
-        while quiet < 3:  # none running for 1.5 s
-            time.sleep(0.5)
-            running = client.query(
-                "SELECT count() FROM system.merges WHERE database = {db:String}",
-                parameters={"db": database},
-            ).result_rows[0][0]
-            quiet = quiet + 1 if running == 0 else 0
-
     def run(parts: list[PackedStatements]) -> tuple[float, float]:
         store = StoreSettings(path=work / "clickhouse", database=f"der_{uuid.uuid4().hex[:8]}")
         migrate(client, store, args.target)
@@ -103,7 +93,7 @@ def main() -> None:
         for batch in batches(parts, args.size):
             insert_packed(client, store.database, batch, now, "tracking-log")
         inserted = cpu()
-        wait_for_merges(store.database)
+        wait_for_merges(client, store.database)
         done = cpu()
         client.command(f"DROP DATABASE {store.database} SYNC")
         return (inserted - began) / total * 1e6, (done - began) / total * 1e6

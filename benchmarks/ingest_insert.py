@@ -187,6 +187,18 @@ def cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def wait_for_merges(client: Any, database: str) -> None:
+    """Until no merge of ``database`` has run for 1.5 s."""
+    quiet = 0
+    while quiet < 3:
+        time.sleep(0.5)
+        running = client.query(
+            "SELECT count() FROM system.merges WHERE database = {db:String}",
+            parameters={"db": database},
+        ).result_rows[0][0]
+        quiet = quiet + 1 if running == 0 else 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--configs", default="50000,100000,150000")
@@ -205,16 +217,6 @@ def main() -> None:
     configs = [Config.parse(text) for text in args.configs.split(",")]
     print(f"{total:,} statements ({args.lines:,} lines x {args.repeat}), load {load()}")
 
-    def wait_for_merges(database: str) -> None:
-        quiet = 0
-        while quiet < 3:  # none running for 1.5 s
-            time.sleep(0.5)
-            running = client.query(
-                "SELECT count() FROM system.merges WHERE database = {db:String}",
-                parameters={"db": database},
-            ).result_rows[0][0]
-            quiet = quiet + 1 if running == 0 else 0
-
     def run(config: Config) -> dict[str, float]:
         store = StoreSettings(path=work / "clickhouse", database=f"ins_{uuid.uuid4().hex[:8]}")
         migrate(client, store)
@@ -230,7 +232,7 @@ def main() -> None:
             for batch in batches(parts, config.size):
                 insert_packed(target, store.database, batch, now, "tracking-log")  # type: ignore[arg-type]
             inserted = cpu()
-            wait_for_merges(store.database)
+            wait_for_merges(client, store.database)
             done, threads_after = cpu(), thread_cpu()
         finally:
             statements._PACKED_INSERT_SETTINGS.clear()
