@@ -22,6 +22,7 @@
 //! values, zero for NULLs). Concatenating two parts' streams stream by stream gives the streams
 //! of the rows of both.
 
+use crate::json;
 use std::borrow::Cow;
 
 /// Number of streams: 10 plain columns and 5 Nullable ones (two streams each).
@@ -418,38 +419,6 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
-}
-
-/// Whether a byte ends a plain run inside a JSON string: '"', '\\' or a control character.
-#[inline]
-fn special(byte: u8) -> bool {
-    byte == b'"' || byte == b'\\' || byte < 0x20
-}
-
-/// The first position at or after `at` of a byte that ends a plain run (or the end): eight
-/// bytes at a time (SWAR: any byte equal to '"' or '\\', or below 0x20), the last few byte by
-/// byte.
-#[inline]
-fn plain_end(b: &[u8], mut at: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    while let Some(chunk) = b.get(at..at + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        let quote = word ^ (ONES * 0x22);
-        let backslash = word ^ (ONES * 0x5C);
-        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-        let below = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
-        let found = zero(quote) | zero(backslash) | below;
-        if found != 0 {
-            // the lowest flagged byte is exact (false flags only appear above a true one)
-            return at + (found.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    }
-    while at < b.len() && !special(b[at]) {
-        at += 1;
-    }
-    at
 }
 
 /// The first position at or after `from` where `needle` starts in `hay`.
@@ -952,88 +921,14 @@ impl<'a> Scan<'a> {
     }
 
     /// A string (the scanner at its '"'), escapes decoded; raw control characters, bad escapes
-    /// and lone surrogates refused.
+    /// and lone surrogates refused (the crate parser's rules: `json::string_at`).
     fn string(&mut self) -> Option<Cow<'a, str>> {
         if self.peek()? != b'"' {
             return None;
         }
-        self.pos += 1;
-        let start = self.pos;
-        let b = self.b;
-        self.pos = plain_end(b, self.pos);
-        loop {
-            let byte = *b.get(self.pos)?;
-            match byte {
-                b'"' => {
-                    let text = &self.text[start..self.pos];
-                    self.pos += 1;
-                    return Some(Cow::Borrowed(text));
-                }
-                b'\\' => break,
-                0..=0x1F => return None,
-                _ => self.pos += 1,
-            }
-        }
-        let mut out = String::from(&self.text[start..self.pos]);
-        loop {
-            let byte = *b.get(self.pos)?;
-            match byte {
-                b'"' => {
-                    self.pos += 1;
-                    return Some(Cow::Owned(out));
-                }
-                b'\\' => {
-                    let escape = *b.get(self.pos + 1)?;
-                    self.pos += 2;
-                    let decoded = match escape {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\x08',
-                        b'f' => '\x0c',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => {
-                            let high = self.hex4()?;
-                            if (0xD800..0xDC00).contains(&high) {
-                                if b.get(self.pos) != Some(&b'\\')
-                                    || b.get(self.pos + 1) != Some(&b'u')
-                                {
-                                    return None;
-                                }
-                                self.pos += 2;
-                                let low = self.hex4()?;
-                                if !(0xDC00..0xE000).contains(&low) {
-                                    return None;
-                                }
-                                char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))?
-                            } else {
-                                char::from_u32(high)?
-                            }
-                        }
-                        _ => return None,
-                    };
-                    out.push(decoded);
-                }
-                0..=0x1F => return None,
-                _ => {
-                    // copy the run up to the next quote or backslash (valid UTF-8: a str)
-                    let from = self.pos;
-                    self.pos = plain_end(b, self.pos);
-                    out.push_str(&self.text[from..self.pos]);
-                }
-            }
-        }
-    }
-
-    fn hex4(&mut self) -> Option<u32> {
-        let digits = self.text.get(self.pos..self.pos + 4)?;
-        if !digits.bytes().all(|d| d.is_ascii_hexdigit()) {
-            return None;
-        }
-        self.pos += 4;
-        u32::from_str_radix(digits, 16).ok()
+        let (text, end) = json::string_at(self.text, self.pos)?;
+        self.pos = end;
+        Some(text)
     }
 }
 

@@ -205,6 +205,79 @@ fn plain_run(bytes: &[u8], mut from: usize) -> usize {
     from
 }
 
+/// The JSON string whose opening `"` is at `quote` in `text`, escapes decoded (borrowed when it
+/// has none), and the position after its closing `"`; None for a raw control character, a bad
+/// escape or a lone surrogate. The parser's strings and derive.rs's scanner's.
+#[inline]
+pub fn string_at(text: &str, quote: usize) -> Option<(Cow<'_, str>, usize)> {
+    let bytes = text.as_bytes();
+    let start = quote + 1;
+    let mut i = plain_run(bytes, start);
+    match *bytes.get(i)? {
+        b'"' => return Some((Cow::Borrowed(&text[start..i]), i + 1)),
+        b'\\' => {}
+        _ => return None, // a control character
+    }
+    // escapes: the text is built; every stop is at an ASCII byte, a char boundary
+    let mut out = String::with_capacity(i - start + 16);
+    out.push_str(&text[start..i]);
+    loop {
+        match *bytes.get(i)? {
+            b'"' => return Some((Cow::Owned(out), i + 1)),
+            b'\\' => {
+                let escape = *bytes.get(i + 1)?;
+                i += 2;
+                let ch = match escape {
+                    b'"' => '"',
+                    b'\\' => '\\',
+                    b'/' => '/',
+                    b'b' => '\u{08}',
+                    b'f' => '\u{0c}',
+                    b'n' => '\n',
+                    b'r' => '\r',
+                    b't' => '\t',
+                    b'u' => {
+                        let unit = hex4(bytes, i)?;
+                        i += 4;
+                        if (0xD800..0xDC00).contains(&unit) {
+                            // a high surrogate must be followed by a low one
+                            if bytes.get(i..i + 2)? != b"\\u" {
+                                return None;
+                            }
+                            let low = hex4(bytes, i + 2)?;
+                            if !(0xDC00..0xE000).contains(&low) {
+                                return None;
+                            }
+                            i += 6;
+                            char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))?
+                        } else {
+                            char::from_u32(unit)? // a lone low surrogate is refused here
+                        }
+                    }
+                    _ => return None,
+                };
+                out.push(ch);
+            }
+            CONTROL_START..=CONTROL_END => return None,
+            _ => {
+                let run = i;
+                i = plain_run(bytes, i + 1);
+                out.push_str(&text[run..i]);
+            }
+        }
+    }
+}
+
+/// Four hex digits at `at`, as a code unit.
+fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
+    let digits = bytes.get(at..at + 4)?;
+    let mut value = 0u32;
+    for &d in digits {
+        value = value * 16 + (d as char).to_digit(16)?;
+    }
+    Some(value)
+}
+
 impl<'a> Parser<'a> {
     #[inline]
     fn ws(&mut self) {
@@ -331,79 +404,11 @@ impl<'a> Parser<'a> {
         Some(V::Arr(items))
     }
 
-    fn hex4(&self, at: usize) -> Option<u32> {
-        let digits = self.bytes.get(at..at + 4)?;
-        let mut value = 0u32;
-        for &d in digits {
-            value = value * 16 + (d as char).to_digit(16)?;
-        }
-        Some(value)
-    }
-
     /// A string at `"`: borrowed when it has no escape.
     fn string(&mut self) -> Option<Cow<'a, str>> {
-        let bytes = self.bytes;
-        let start = self.pos + 1;
-        let mut i = plain_run(bytes, start);
-        match *bytes.get(i)? {
-            b'"' => {
-                self.pos = i + 1;
-                return Some(Cow::Borrowed(&self.text[start..i]));
-            }
-            b'\\' => {}
-            _ => return None, // a control character
-        }
-        // escapes: the text is built; every stop is at an ASCII byte, a char boundary
-        let mut out = String::with_capacity(i - start + 16);
-        out.push_str(&self.text[start..i]);
-        loop {
-            match *bytes.get(i)? {
-                b'"' => {
-                    self.pos = i + 1;
-                    return Some(Cow::Owned(out));
-                }
-                b'\\' => {
-                    let escape = *bytes.get(i + 1)?;
-                    i += 2;
-                    let ch = match escape {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{08}',
-                        b'f' => '\u{0c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => {
-                            let unit = self.hex4(i)?;
-                            i += 4;
-                            if (0xD800..0xDC00).contains(&unit) {
-                                // a high surrogate must be followed by a low one
-                                if bytes.get(i..i + 2)? != b"\\u" {
-                                    return None;
-                                }
-                                let low = self.hex4(i + 2)?;
-                                if !(0xDC00..0xE000).contains(&low) {
-                                    return None;
-                                }
-                                i += 6;
-                                char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))?
-                            } else {
-                                char::from_u32(unit)? // a lone low surrogate is refused here
-                            }
-                        }
-                        _ => return None,
-                    };
-                    out.push(ch);
-                }
-                CONTROL_START..=CONTROL_END => return None,
-                _ => {
-                    let run = i;
-                    i = plain_run(bytes, i + 1);
-                    out.push_str(&self.text[run..i]);
-                }
-            }
-        }
+        let (text, end) = string_at(self.text, self.pos)?;
+        self.pos = end;
+        Some(text)
     }
 
     /// A number: an integer within 64 bits as an int (orjson), else a float; JSON's grammar.
