@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from aspects.ingest.files import Chunk, split_lines
 from aspects.store.statements import PackedStatements, StatementPacker
+from aspects.transform.fast import ChunkAnswer
 
 # offset, reason, line (cut to the configured bound), original length in bytes
 Rejected = tuple[int, str, bytes, int]
@@ -25,24 +26,13 @@ Labels = tuple[str, str, int]
 # statements as (16 id bytes, big-endian; JSON; actor id), the event's name when it is not
 # accepted (skipped), or None when the Python path must convert the line
 FastRows = Callable[[bytes], list[tuple[bytes, bytes, str]] | str | None]
-# A whole chunk through the native transformer (FastTransformer.chunk): (ids, texts, actors) of
-# the statements of the lines it handles, packed as StatementPacker packs them; the non-blank
-# lines; those skipped; the (start, end) in the chunk of each line it leaves to the Python path;
-# the raw table's derived columns of its statements (None when it is not sure of one)
-ChunkAnswer = tuple[bytes, bytes, list[str], int, int, list[tuple[int, int]], list[bytes] | None]
+# A whole chunk through the native transformer (FastTransformer.chunk: see ChunkAnswer)
 NativeChunk = Callable[[bytes], ChunkAnswer]
 # A packed texts column -> the raw table's derived columns of its statements, or None when not
 # sure of one (the native ``derive_columns``)
 DeriveColumns = Callable[[bytes], Sequence[bytes] | None]
 
 _NO_STATEMENTS = PackedStatements(b"", b"", [])
-
-
-@runtime_checkable
-class ChunkTransformer(Protocol):
-    """A native transformer with the whole-chunk entry point (``FastTransformer.chunk``)."""
-
-    def chunk(self, data: bytes, /, derive: bool = True) -> ChunkAnswer: ...
 
 
 @dataclass(slots=True)

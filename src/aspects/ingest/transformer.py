@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from clickhouse_connect.driver.client import Client
 
-from aspects.ingest.convert import ChunkTransformer, DeriveColumns, LineConverter
+from aspects.ingest.convert import DeriveColumns, LineConverter
 from aspects.settings import Settings
 from aspects.transform.settings import TransformSettings
 
@@ -102,7 +102,7 @@ def build_converter(spec: ConverterSpec, course_names: CourseNames | None = None
         else native_transformer(settings, spec.secret, course_names, external_ids)
     )
     chunk = None
-    if spec.native_chunk and isinstance(fast, ChunkTransformer):
+    if spec.native_chunk and fast is not None:
         chunk = fast.chunk if spec.native_derive else partial(fast.chunk, derive=False)
     # Statements are serialised and packed by the converter (StatementPacker.add_all/add_rows),
     # or by the native transformer (chunk).

@@ -54,12 +54,22 @@ RECORD = PACKAGE / "_fast.json"
 _MODULE = "aspects.transform._fast"
 
 
+# A whole chunk of lines through the native transformer (``FastTransformer.chunk``,
+# native/src/chunk.rs): (ids, texts, actors) of the statements of the lines it handles, packed
+# as StatementPacker packs them; the non-blank lines; those skipped; the (start, end) in the
+# chunk of each line it leaves to the Python path; the raw table's derived columns of its
+# statements (None when it is not sure of one, or when asked not to make them)
+ChunkAnswer = tuple[bytes, bytes, list[str], int, int, list[tuple[int, int]], list[bytes] | None]
+
+
 class FastTransformer(Protocol):
     """The native transformer of one site (``aspects.transform._fast.FastTransformer``)."""
 
     def rows(self, line: bytes, /) -> list[tuple[bytes, bytes, str]] | str | None: ...
 
     def statements(self, line: bytes, /) -> list[bytes] | str | None: ...
+
+    def chunk(self, data: bytes, /, derive: bool = True) -> ChunkAnswer: ...
 
 
 def sources_digest(crate: Path) -> str:
