@@ -105,7 +105,11 @@ async def _one_run(
         if workers:
             # What a receive worker does (aspects.lrs.statements.ready), timed here in-process.
             outcome = read_json_body(body, "1.0.3", AUTHORITY, False, None)
-            items: list[Any] = [Ready(*fields) for fields in outcome[1]]
+            fields = outcome[1]
+            # One packed Ready per request (session 7 on), or one Ready per statement (before).
+            items: list[Any] = (
+                [Ready(*fields)] if isinstance(fields, tuple) else [Ready(*f) for f in fields]
+            )
         else:
             items, _ = statements_from("application/json", body, "1.0.3")
         middle = time.process_time()

@@ -15,6 +15,7 @@ import orjson
 import pytest
 
 from aspects.lrs.statements.prepare import (
+    INDEX_COLUMNS,
     activity_definitions,
     format_time,
     index_row,
@@ -29,6 +30,7 @@ from aspects.lrs.statements.ready import (
 )
 from aspects.lrs.statements.receive import statements_from
 from aspects.xapi.validation import StatementInvalid
+from tests.lrs.native_block import decode
 from tests.lrs.statements_helpers import statement
 
 AUTHORITY = {"objectType": "Agent", "account": {"homePage": "https://lrs.example.org", "name": "k"}}
@@ -95,25 +97,47 @@ def _variety() -> list[dict[str, Any]]:
 
 
 def _in_process(body: bytes, version: str) -> list[tuple[str, list[Any], list[Any]]]:
-    """(text, row, definitions) of each statement as the writer builds them in the process."""
+    """(text, row, definitions) of each statement as the writer builds them in the process,
+    the n-th stored at STORED + n microseconds."""
     items, _ = statements_from("application/json", body, version)
     built = []
-    for item in items:
-        stored = stored_statement(item, STORED, AUTHORITY, version)
+    for index, item in enumerate(items):
+        at = STORED + timedelta(microseconds=index)
+        stored = stored_statement(item, at, AUTHORITY, version)
         text = orjson.dumps(stored).decode()
         definitions = []
         for activity_id, definition in activity_definitions(stored):
             dumped = orjson.dumps(definition, option=orjson.OPT_SORT_KEYS)
             digest = hashlib.blake2b(dumped, digest_size=16).hexdigest()
-            definitions.append((activity_id, digest, dumped.decode()))
-        built.append((text, index_row(item, stored, STORED, text), definitions))
+            definitions.append((index, activity_id, digest, dumped.decode()))
+        built.append((text, index_row(item, stored, at, text), definitions))
     return built
 
 
-def _by_worker(body: bytes, version: str) -> list[Ready]:
+def _by_worker(body: bytes, version: str) -> Ready:
     outcome = read_json_body(body, version, AUTHORITY, False, None)
     assert outcome[0] == "ok", outcome
-    return [Ready(*fields) for fields in outcome[1]]
+    return Ready(*outcome[1])
+
+
+def stamped_rows(parts: list[Ready], base: datetime = STORED) -> list[list[Any]]:
+    """The rows of ``parts`` stamped one after the other from ``base`` (as a commit does),
+    read back from their Native blocks; their journal lines checked against the texts."""
+    stamps = Stamps(base)
+    rows: list[list[Any]] = []
+    for part in parts:
+        stamped = part.stamped(stamps, len(rows))
+        names, decoded = decode(stamped.block)
+        assert names == INDEX_COLUMNS
+        assert [row[0] for row in decoded] == stamped.ids
+        assert [row[3] for row in decoded] == stamped.hashes
+        assert [text.decode() for text in stamped.texts()] == [row[2] for row in decoded]
+        lines = stamped.journal().splitlines()
+        assert [orjson.loads(line) for line in lines] == [
+            ["S", row[3], orjson.loads(row[2])] for row in decoded
+        ]
+        rows += decoded
+    return rows
 
 
 @pytest.mark.parametrize("version", ["1.0.3", "2.0.0"])
@@ -121,32 +145,32 @@ def test_worker_rows_equal_in_process_rows(version: str) -> None:
     sent = _variety()
     body = orjson.dumps(sent)
     expected = _in_process(body, version)
-    got = _by_worker(body, version)
-    assert len(got) == len(expected) == len(sent)
-    for original, ready, (text, row, definitions) in zip(sent, got, expected, strict=True):
-        ready_text, ready_row = ready.stamped(STORED)
-        assert ready_text == ready_row[2]
-        assert ready.given_id == ("id" in original)
-        if ready.given_id:  # the LRS's own ids are random: equal only when the client gave one
-            assert orjson.loads(ready_text) == orjson.loads(text)
+    ready = _by_worker(body, version)
+    got = stamped_rows([ready])
+    assert len(got) == len(expected) == len(sent) == ready.count
+    assert ready.given == ["id" in original for original in sent]
+    assert ready.definitions == [d for _, _, found in expected for d in found]
+    for original, ready_row, (text, row, _) in zip(sent, got, expected, strict=True):
+        if "id" in original:  # the LRS's own ids are random: equal only when the client gave one
+            assert orjson.loads(ready_row[2]) == orjson.loads(text)
             assert ready_row[0] == row[0]
             assert ready_row[3] == row[3]  # content hash
         else:
-            assert {**orjson.loads(ready_text), "id": ""} == {**orjson.loads(text), "id": ""}
-        assert ready_row[1] == row[1] == STORED
+            assert {**orjson.loads(ready_row[2]), "id": ""} == {**orjson.loads(text), "id": ""}
+        assert ready_row[1] == row[1]
         assert ready_row[4:] == row[4:]
-        assert ready.definitions == definitions
 
 
 def test_missing_timestamp_is_the_stored_time_and_a_given_one_is_kept() -> None:
     given = statement(timestamp="2026-11-01T00:00:00.000Z")
     absent = statement()
-    first, second = _by_worker(orjson.dumps([given, absent]), "2.0.0")
-    first_text, _ = first.stamped(STORED)
-    second_text, _ = second.stamped(STORED)
+    first, second = stamped_rows([_by_worker(orjson.dumps([given, absent]), "2.0.0")])
+    first_text = first[2]
+    second_text = second[2]
     assert orjson.loads(first_text)["timestamp"] == "2026-11-01T00:00:00.000Z"
-    assert orjson.loads(second_text)["timestamp"] == "2026-11-28T01:02:03.456789Z"
-    assert orjson.loads(second_text)["stored"] == "2026-11-28T01:02:03.456789Z"
+    assert orjson.loads(first_text)["stored"] == "2026-11-28T01:02:03.456789Z"
+    assert orjson.loads(second_text)["timestamp"] == "2026-11-28T01:02:03.456790Z"
+    assert orjson.loads(second_text)["stored"] == "2026-11-28T01:02:03.456790Z"
     assert orjson.loads(second_text)["version"] == "2.0.0"
     assert orjson.loads(second_text)["authority"] == AUTHORITY
 
@@ -180,9 +204,9 @@ def test_put_takes_the_parameter_id_and_refuses_a_different_one() -> None:
     wanted = str(uuid.uuid4()).upper()
     outcome = read_json_body(orjson.dumps(sent), "1.0.3", AUTHORITY, True, wanted)
     assert outcome[0] == "ok"
-    (ready,) = [Ready(*fields) for fields in outcome[1]]
-    assert ready.statement_id == wanted.lower()
-    assert orjson.loads(ready.stamped(STORED)[0])["id"] == wanted.lower()
+    ready = Ready(*outcome[1])
+    assert ready.ids == [wanted.lower()]
+    assert orjson.loads(stamped_rows([ready])[0][2])["id"] == wanted.lower()
     other = read_json_body(orjson.dumps(statement()), "1.0.3", AUTHORITY, True, wanted)
     assert other == (
         "invalid",
@@ -226,16 +250,17 @@ def test_a_pool_splits_a_large_body_between_idle_workers_with_the_same_outcome()
             # Another request in flight: the workers are not idle, the body is read whole.
             with pool.opened(), pool.opened():
                 whole = await pool.read(orjson.dumps(sent), "1.0.3", AUTHORITY, False, None)
-            assert [r.statement_id for r in whole] == [s["id"] for s in sent]
+            assert [i for r in whole for i in r.ids] == [s["id"] for s in sent]
         finally:
             pool.close()
         return outcomes
 
     ready, *errors = asyncio.run(scenario())
-    assert len(ready) > 2 * SPLIT_STATEMENTS
+    assert len(ready) == 2  # two shares
+    assert sum(part.count for part in ready) > 2 * SPLIT_STATEMENTS
     whole = _by_worker(orjson.dumps(sent), "1.0.3")
-    assert [r.statement_id for r in ready] == [s["id"] for s in sent]
-    assert [r.stamped(STORED) for r in ready] == [r.stamped(STORED) for r in whole]
+    assert [i for r in ready for i in r.ids] == [s["id"] for s in sent]
+    assert stamped_rows(ready) == stamped_rows([whole])
     for body, error in zip((duplicate, bad_late, bad_early, b"[not json"), errors, strict=True):
         data = body if isinstance(body, bytes) else orjson.dumps(body)
         with pytest.raises(StatementInvalid) as expected:
@@ -267,8 +292,8 @@ def test_a_dead_worker_is_replaced_and_the_request_read_again() -> None:
         return first, second
 
     first, second = asyncio.run(scenario())
-    assert len(first) == 1
-    assert len(second) == 2
+    assert sum(part.count for part in first) == 1
+    assert sum(part.count for part in second) == 2
 
 
 @pytest.mark.parametrize(

@@ -30,9 +30,9 @@ class CountingWriter(StatementWriter):
 
     commits = 0
 
-    def _store(self, accepted: Any) -> None:
+    def _store(self, accepted: Any, count: int) -> None:
         type(self).commits += 1
-        super()._store(accepted)
+        super()._store(accepted, count)
 
 
 def count(client: Client, settings: StoreSettings, table: str) -> int:
@@ -127,7 +127,7 @@ def _ready(statements: list[dict[str, Any]], version: str = "1.0.3") -> list[Rea
     """Statements as a receive worker returns them (the worker's function, run here)."""
     outcome = read_json_body(orjson.dumps(statements), version, AUTHORITY, False, None)
     assert outcome[0] == "ok", outcome
-    return [Ready(*fields) for fields in outcome[1]]
+    return [Ready(*outcome[1])]
 
 
 def test_worker_prepared_statements_keep_every_writer_rule(

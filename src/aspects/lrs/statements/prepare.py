@@ -8,9 +8,10 @@ group-commit writer later stamps ``stored`` (it decides the commit order) and bu
 from __future__ import annotations
 
 import hashlib
+import struct
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -20,6 +21,7 @@ from aspects.xapi.validation import VOIDED
 
 # What the LRS writes into a statement when the client did not (xAPI 1.0.3 §2.4.10, 2.0 §4.2.4.3).
 DEFAULT_VERSION = {"1.0.3": "1.0.0", "2.0.0": "2.0.0"}
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(slots=True)
@@ -139,9 +141,10 @@ def _unique(values: list[str]) -> list[str]:
 
 
 def index_row(
-    item: Incoming, stored_statement: dict[str, Any], stored: datetime, text: str
+    item: Incoming, stored_statement: dict[str, Any], stored: datetime, text: str | bytes
 ) -> list[Any]:
-    """The lrs_statements row of a stored statement (column order of INDEX_COLUMNS)."""
+    """The lrs_statements row of a stored statement (column order of INDEX_COLUMNS; ``text``,
+    its JSON, as ``str`` or UTF-8 ``bytes``: :func:`pack_rows` takes either)."""
     agents, related_agents = _agent_keys(stored_statement)
     activities, related_activities = _activity_ids(stored_statement)
     target = stored_statement.get("object") or {}
@@ -206,3 +209,134 @@ def activity_definitions(statement: dict[str, Any]) -> list[tuple[str, dict[str,
         for activity in value if isinstance(value, list) else [value]:
             visit(activity)
     return found
+
+
+# --- rows packed in ClickHouse's Native format -----------------------------------------------
+#
+# The flush sends ``lrs_statements`` rows as Native blocks made where the statements were
+# prepared (a receive worker, or the commit for statements read in the process), so the serving
+# process neither unpickles nor serialises row objects (docs/lrs.md, "Session 7"). A block is
+# column-oriented: the number of columns and rows (LEB128), then per column its name, its type
+# (strings) and its values: UUID two little-endian 64-bit halves, high first; DateTime64(6) an
+# Int64 of microseconds; String a LEB128 length and the bytes; FixedString(32) its 32 bytes;
+# Array(String) one UInt64 per row (the running count of elements) then the elements. An INSERT
+# may carry several blocks one after the other (ClickHouse squashes them into one part).
+
+INDEX_TYPES = (
+    "UUID",
+    "DateTime64(6, 'UTC')",
+    "String",
+    "FixedString(32)",
+    "String",
+    "String",
+    "String",
+    "Array(String)",
+    "Array(String)",
+    "Array(String)",
+    "Array(String)",
+    "String",
+    "String",
+    "Array(String)",
+)
+# What a statement's JSON text carries in place of its stored time until the commit writes it
+# (same width as every format_time result, so the text is patched in place).
+STAMP_PLACEHOLDER = b"0000-00-00T00:00:00.000000Z"
+STAMP_WIDTH = len(STAMP_PLACEHOLDER)
+_STORED_HEAD = b',"stored":"'
+_TIMESTAMP_HEAD = b'","timestamp":"'
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROS = struct.Struct("<q")
+_OFFSET = struct.Struct("<Q")
+
+
+def _leb128(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+_PREFIXES = [_leb128(length) for length in range(1 << 14)]
+
+
+def _prefix(length: int) -> bytes:
+    return _PREFIXES[length] if length < 16384 else _leb128(length)
+
+
+def _header(name: str, kind: str) -> bytes:
+    return _prefix(len(name)) + name.encode() + _prefix(len(kind)) + kind.encode()
+
+
+def unstamped_text(statement: dict[str, Any]) -> bytes:
+    """The statement's JSON with ``stored`` (and ``timestamp``, when absent: it is the stored
+    time then) last, holding :data:`STAMP_PLACEHOLDER` until the commit patches them in."""
+    head = orjson.dumps(statement)[:-1] + _STORED_HEAD + STAMP_PLACEHOLDER
+    if "timestamp" in statement:
+        return head + b'"}'
+    return head + _TIMESTAMP_HEAD + STAMP_PLACEHOLDER + b'"}'
+
+
+def pack_rows(
+    rows: list[list[Any]], has_timestamp: list[bool] | None = None
+) -> tuple[bytes, int, list[int]]:
+    """``rows`` (:func:`index_row` lists, the text as ``str`` or UTF-8 ``bytes``) as one Native
+    block: (block, offset of the ``stored_time`` values, spans). ``spans`` holds four offsets
+    per statement: its JSON text's start and end, and where its stored and timestamp
+    placeholders start (-1: none). ``has_timestamp`` is given for rows whose texts come from
+    :func:`unstamped_text` (their placeholders are located from it); None: rows already
+    stamped."""
+    out = bytearray(_prefix(len(INDEX_COLUMNS)) + _prefix(len(rows)))
+    headers = [_header(name, kind) for name, kind in zip(INDEX_COLUMNS, INDEX_TYPES, strict=True)]
+    out += headers[0]
+    for row in rows:
+        raw = bytes.fromhex(row[0].replace("-", ""))
+        if len(raw) != 16:
+            raise ValueError(f"not a UUID: {row[0]!r}")
+        out += raw[7::-1]
+        out += raw[:7:-1]
+    out += headers[1]
+    times = len(out)
+    for row in rows:
+        out += _MICROS.pack((row[1] - _EPOCH) // _MICROSECOND)
+    out += headers[2]
+    spans: list[int] = []
+    for index, row in enumerate(rows):
+        text = row[2]
+        data: bytes = text if isinstance(text, bytes) else text.encode()
+        out += _prefix(len(data))
+        start = len(out)
+        out += data
+        end = len(out)
+        if has_timestamp is None:
+            spans += (start, end, -1, -1)
+        elif has_timestamp[index]:
+            spans += (start, end, end - 2 - STAMP_WIDTH, -1)
+        else:
+            stamp = end - 2 - STAMP_WIDTH
+            spans += (start, end, stamp - len(_TIMESTAMP_HEAD) - STAMP_WIDTH, stamp)
+    out += headers[3]
+    for row in rows:
+        digest = row[3].encode()
+        if len(digest) != 32:
+            raise ValueError(f"not a content hash: {row[3]!r}")
+        out += digest
+    for column in range(4, len(INDEX_COLUMNS)):
+        out += headers[column]
+        if INDEX_TYPES[column] == "String":
+            for row in rows:
+                value = row[column].encode()
+                out += _prefix(len(value))
+                out += value
+            continue
+        total = 0
+        for row in rows:
+            total += len(row[column])
+            out += _OFFSET.pack(total)
+        for row in rows:
+            for element in row[column]:
+                value = element.encode()
+                out += _prefix(len(value))
+                out += value
+    return bytes(out), times, spans

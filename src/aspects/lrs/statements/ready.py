@@ -24,12 +24,15 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import struct
+import sys
 import threading
 import time
+from array import array
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,19 +41,24 @@ import orjson
 from aspects.lrs.collector import tune_collector
 from aspects.lrs.statements.prepare import (
     DEFAULT_VERSION,
+    STAMP_WIDTH,
     Incoming,
     activity_definitions,
     format_time,
     index_row,
+    pack_rows,
+    unstamped_text,
     with_id,
 )
 from aspects.lrs.statements.receive import DUPLICATE, read_statements, statements_from
+from aspects.store.statements import actor_id_of
 from aspects.xapi.validation import StatementInvalid
 
 log = logging.getLogger(__name__)
 # index_row is called with this instead of the commit's time: no column but ``stored_time``
 # depends on it, and the writer puts the real one there.
 _UNSTAMPED = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROS = struct.Struct("<q")
 # A body this large (bytes, a few dozen statements) is split between idle workers, in shares of
 # at least this many statements.
 SPLIT_BYTES = 16_384
@@ -61,63 +69,168 @@ ORPHAN_CHECK_SECONDS = 1.0
 
 @dataclass(slots=True)
 class Ready:
-    """A validated statement prepared in a worker, waiting for the commit to stamp ``stored``.
+    """Statements prepared outside the commit, their ``lrs_statements`` rows packed as one
+    Native block (:func:`~aspects.lrs.statements.prepare.pack_rows`).
 
-    ``body`` is its JSON text without ``stored`` (nor ``timestamp`` when the client gave none:
-    it is the stored time then); ``columns`` the ``lrs_statements`` columns after
-    ``content_hash`` (INDEX_COLUMNS order); ``definitions`` its activity definitions as
-    (activity id, hash, JSON text)."""
+    A receive worker makes one per request (or per share of one) with ``stored`` left as
+    placeholders: the ``stored_time`` values (zeros, from offset ``times``) and, in each JSON
+    text, ``stored`` and the ``timestamp`` the client did not give
+    (:data:`~aspects.lrs.statements.prepare.STAMP_PLACEHOLDER`, at the offsets in ``spans``).
+    The commit writes them in place (:meth:`stamped`) and journals the texts
+    (:meth:`journal`); the flush sends the blocks as they are. The conflict check reads only
+    ``ids``, ``hashes`` and ``given``. ``spans``: per statement, its text's start and end and
+    its two placeholders' offsets in ``block`` (-1: none). ``definitions``: (index of the
+    statement, activity id, definition hash, definition JSON)."""
 
-    statement_id: str
-    content_hash: str
-    given_id: bool
-    body: bytes
-    has_timestamp: bool
-    columns: list[Any]
-    definitions: list[tuple[str, str, str]]
+    ids: list[str]
+    hashes: list[str]
+    given: list[bool]
+    block: bytes
+    times: int
+    spans: array[int]
+    definitions: list[tuple[int, str, str, str]] = field(default_factory=list)
+    stamped_already: bool = False
+
+    @classmethod
+    def of_rows(
+        cls,
+        rows: list[list[Any]],
+        given: list[bool],
+        has_timestamp: list[bool] | None = None,
+        definitions: list[tuple[int, str, str, str]] | None = None,
+    ) -> Ready:
+        """``rows`` (index_row lists) packed: stamped when ``has_timestamp`` is None, else
+        their texts end with the placeholders of ``unstamped_text``."""
+        block, times, spans = pack_rows(rows, has_timestamp)
+        return cls(
+            [row[0] for row in rows],
+            [row[3] for row in rows],
+            given,
+            block,
+            times,
+            array("q", spans),
+            definitions or [],
+            has_timestamp is None,
+        )
 
     @property
-    def attachments(self) -> dict[str, tuple[str, bytes]]:
-        return {}  # bodies with attachments are read in the process (module docstring)
+    def count(self) -> int:
+        return len(self.ids)
 
-    def stamped(self, stored: datetime, stamp: str | None = None) -> tuple[str, list[Any]]:
-        """The statement's JSON text and its ``lrs_statements`` row, stored at ``stored``
-        (``stamp``: ``format_time(stored)``, when the caller has it)."""
-        if stamp is None:
-            stamp = format_time(stored)
-        tail = ',"stored":"' + stamp + '"'
-        if not self.has_timestamp:
-            tail += ',"timestamp":"' + stamp + '"'
-        text = self.body[:-1].decode() + tail + "}"
-        return text, [
-            self.statement_id,  # as index_row: the text, not a uuid.UUID
-            stored,
-            text,
-            self.content_hash,
-            *self.columns,
+    def texts(self) -> list[bytes]:
+        """Each statement's JSON text (UTF-8), in order."""
+        spans = self.spans
+        block = self.block
+        return [block[spans[at] : spans[at + 1]] for at in range(0, len(spans), 4)]
+
+    def stamped(self, stamps: Stamps, position: int) -> Ready:
+        """These statements stored at the ``stamps`` from ``position`` on, one microsecond
+        apart: the placeholders overwritten (the lengths do not change)."""
+        if self.stamped_already:
+            raise ValueError("these statements are stamped already")
+        block = bytearray(self.block)
+        count = self.count
+        first = stamps.micros + position
+        times = array("q", range(first, first + count))
+        if sys.byteorder != "little":
+            times.byteswap()
+        block[self.times : self.times + 8 * count] = times.tobytes()
+        spans = self.spans
+        for index in range(count):
+            stamp = stamps.at(position + index).encode()
+            at = spans[4 * index + 2]
+            block[at : at + STAMP_WIDTH] = stamp
+            at = spans[4 * index + 3]
+            if at >= 0:
+                block[at : at + STAMP_WIDTH] = stamp
+        return Ready(
+            self.ids,
+            self.hashes,
+            self.given,
+            bytes(block),
+            self.times,
+            spans,
+            self.definitions,
+            True,
+        )
+
+    def journal(self) -> bytes:
+        """The journal lines of these statements (:func:`~aspects.lrs.statements.journal.
+        statement_line`'s format, which the replay reads)."""
+        view = memoryview(self.block)
+        spans = self.spans
+        pieces: list[bytes | memoryview] = []
+        for index, digest in enumerate(self.hashes):
+            pieces += (
+                b'["S","',
+                digest.encode(),
+                b'",',
+                view[spans[4 * index] : spans[4 * index + 1]],
+                b"]\n",
+            )
+        return b"".join(pieces)
+
+    def actors(self) -> list[str]:
+        """Each statement's actor id (``actor_id_of``: the tombstone filter's key)."""
+        return [actor_id_of(text.decode()) for text in self.texts()]
+
+    def subset(self, keep: list[bool]) -> Ready:
+        """Only the statements whose ``keep`` is true (the block rebuilt from their texts: rare,
+        for re-posted statements and erased learners)."""
+        if all(keep):
+            return self
+        rows: list[list[Any]] = []
+        has_timestamp: list[bool] = []
+        given: list[bool] = []
+        renumbered: dict[int, int] = {}
+        spans = self.spans
+        for index, text in enumerate(self.texts()):
+            if not keep[index]:
+                continue
+            renumbered[index] = len(rows)
+            statement = orjson.loads(text)
+            item = Incoming(statement, self.ids[index], self.hashes[index], self.given[index])
+            (micros,) = _MICROS.unpack_from(self.block, self.times + 8 * index)
+            stored = _UNSTAMPED + timedelta(microseconds=micros)
+            rows.append(index_row(item, statement, stored, text))
+            has_timestamp.append(spans[4 * index + 3] < 0)
+            given.append(self.given[index])
+        definitions = [
+            (renumbered[index], activity_id, digest, text)
+            for index, activity_id, digest, text in self.definitions
+            if index in renumbered
         ]
+        return Ready.of_rows(
+            rows, given, None if self.stamped_already else has_timestamp, definitions
+        )
 
 
-def _ready(item: Incoming, authority: dict[str, Any], version: str) -> tuple[Any, ...]:
-    """The fields of a :class:`Ready` (a plain tuple: it crosses the process boundary)."""
-    # What stored_statement makes of it, less ``stored`` and the ``timestamp`` that defaults to
-    # it (built here: formatting a time costs more than the rest of the copy).
-    statement = dict(item.statement)
-    statement["authority"] = authority
-    statement.setdefault("version", DEFAULT_VERSION[version])
-    row = index_row(item, statement, _UNSTAMPED, "")
-    definitions = []
-    for activity_id, definition in activity_definitions(statement):
-        text = orjson.dumps(definition, option=orjson.OPT_SORT_KEYS)
-        digest = hashlib.blake2b(text, digest_size=16).hexdigest()
-        definitions.append((activity_id, digest, text.decode()))
+def _ready(items: list[Incoming], authority: dict[str, Any], version: str) -> tuple[Any, ...]:
+    """The fields of one :class:`Ready` (a plain tuple: it crosses the process boundary)."""
+    rows: list[list[Any]] = []
+    has_timestamp: list[bool] = []
+    definitions: list[tuple[int, str, str, str]] = []
+    for index, item in enumerate(items):
+        # What stored_statement makes of it, ``stored`` (and the ``timestamp`` that defaults
+        # to it) left to the commit. A ``stored`` the client sent is replaced, as there.
+        statement = dict(item.statement)
+        statement.pop("stored", None)
+        statement["authority"] = authority
+        statement.setdefault("version", DEFAULT_VERSION[version])
+        rows.append(index_row(item, statement, _UNSTAMPED, unstamped_text(statement)))
+        has_timestamp.append("timestamp" in statement)
+        for activity_id, definition in activity_definitions(statement):
+            text = orjson.dumps(definition, option=orjson.OPT_SORT_KEYS)
+            digest = hashlib.blake2b(text, digest_size=16).hexdigest()
+            definitions.append((index, activity_id, digest, text.decode()))
+    block, times, spans = pack_rows(rows, has_timestamp)
     return (
-        item.statement_id,
-        item.content_hash,
-        item.given_id,
-        orjson.dumps(statement),
-        "timestamp" in statement,
-        row[4:],
+        [item.statement_id for item in items],
+        [item.content_hash for item in items],
+        [item.given_id for item in items],
+        block,
+        times,
+        array("q", spans),
         definitions,
     )
 
@@ -141,7 +254,7 @@ def read_json_body(
             items = [with_id(items[0], statement_id)]
     except StatementInvalid as error:
         return ("invalid", error.path, error.rule)
-    return ("ok", [_ready(item, authority, version) for item in items])
+    return ("ok", _ready(items, authority, version))
 
 
 def read_json_slice(
@@ -154,7 +267,7 @@ def read_json_slice(
         items = read_statements(orjson.loads(raw), version, offset=offset)
     except StatementInvalid:
         return ("invalid",)
-    return ("ok", [_ready(item, authority, version) for item in items])
+    return ("ok", _ready(items, authority, version))
 
 
 def _start_worker(server: int) -> None:
@@ -185,6 +298,7 @@ class Stamps:
 
     def __init__(self, base: datetime) -> None:
         self._base = base
+        self.micros = (base - _UNSTAMPED) // timedelta(microseconds=1)
         self._prefix = format_time(base)[:20]  # 2026-11-28T01:02:03.
         self._microsecond = base.astimezone(UTC).microsecond
 
@@ -272,7 +386,7 @@ class ReceivePool:
         outcome = await self._call(read_json_body, body, version, authority, single, statement_id)
         if outcome[0] == "invalid":
             raise StatementInvalid(outcome[1], outcome[2])
-        return [Ready(*fields) for fields in outcome[1]]
+        return [Ready(*outcome[1])]
 
     async def _read_split(
         self, body: bytes, version: str, authority: dict[str, Any], shares: int
@@ -302,14 +416,14 @@ class ReceivePool:
         )
         if any(outcome[0] == "invalid" for outcome in outcomes):
             return None
-        ready = [Ready(*fields) for outcome in outcomes for fields in outcome[1]]
+        ready = [Ready(*outcome[1]) for outcome in outcomes]
         # Each share checked its own duplicate ids; the first repeat across shares is the
         # first fault of the whole body (every statement is valid).
         seen: set[str] = set()
-        for index, item in enumerate(ready):
-            if item.statement_id in seen:
+        for index, statement_id in enumerate(i for part in ready for i in part.ids):
+            if statement_id in seen:
                 raise StatementInvalid(f"statements[{index}].id", DUPLICATE)
-            seen.add(item.statement_id)
+            seen.add(statement_id)
         return ready
 
     def close(self) -> None:

@@ -43,13 +43,7 @@ from clickhouse_connect.driver.client import Client
 
 from aspects.lrs.statements.copier import RawCopier, cancel_task
 from aspects.lrs.statements.idfilter import IdFilter
-from aspects.lrs.statements.journal import (
-    Journal,
-    attachment_line,
-    read_segments,
-    remove,
-    statement_line,
-)
+from aspects.lrs.statements.journal import Journal, attachment_line, read_segments, remove
 from aspects.lrs.statements.keys import index_older_statements
 from aspects.lrs.statements.prepare import (
     INDEX_COLUMNS,
@@ -81,20 +75,25 @@ class Conflict(Exception):
 
 @dataclass(slots=True)
 class Batch:
-    """One request's statements, all stored or none (read in the process, or by a worker:
-    :mod:`aspects.lrs.statements.ready`)."""
+    """One request's statements, all stored or none: read in the process (``Incoming``, one
+    per statement), or by workers (:mod:`aspects.lrs.statements.ready`: ``Ready``, one per
+    worker's share, its rows packed)."""
 
     items: list[Incoming] | list[Ready]
     authority: dict[str, Any]
     version: str
 
+    @property
+    def count(self) -> int:
+        return sum(item.count if isinstance(item, Ready) else 1 for item in self.items)
+
 
 @dataclass(slots=True)
 class _Rows:
-    """Rows of committed statements for the store: ``lrs_statements`` (column order of
-    INDEX_COLUMNS), attachment bodies, activity definitions; ``ids`` maps id -> content hash."""
+    """Rows of committed statements for the store: ``lrs_statements`` (stamped, packed
+    blocks), attachment bodies, activity definitions; ``ids`` maps id -> content hash."""
 
-    index: list[list[Any]] = field(default_factory=list)
+    index: list[Ready] = field(default_factory=list)
     ids: dict[str, str] = field(default_factory=dict)
     attachments: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     definitions: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
@@ -111,6 +110,11 @@ class _Rows:
             self.first = other.first
         if other.through is not None:
             self.through = other.through
+
+
+# A statement (read in the process) or a worker's share accepted by a commit, with which of
+# the share's statements to store (None: all; the others were stored already).
+_Accepted = tuple[Batch, Incoming | Ready, list[bool] | None]
 
 
 @dataclass(slots=True)
@@ -295,6 +299,7 @@ class StatementWriter:
         rows = _Rows(attachments=recovered.attachments)
         parsed = [(digest, text, orjson.loads(text)) for digest, text in recovered.statements]
         known: dict[str, str] = {}
+        replayed: list[list[Any]] = []
         ids = [statement["id"] for _, _, statement in parsed]
         for start in range(0, len(ids), _ID_CHECK_CHUNK):
             known.update(self._existing(ids[start : start + _ID_CHECK_CHUNK]))
@@ -304,9 +309,11 @@ class StatementWriter:
                 continue
             stored = datetime.fromisoformat(statement["stored"])
             item = Incoming(statement, statement_id, digest)
-            rows.index.append(index_row(item, statement, stored, text))
+            replayed.append(index_row(item, statement, stored, text))
             rows.ids[statement_id] = digest
             self._add_definitions(rows, statement, stored)
+        if replayed:
+            rows.index.append(Ready.of_rows(replayed, [True] * len(replayed)))
         if rows.ids or rows.attachments:
             forget_tombstones(self._client, self._database)
             self._insert(rows)
@@ -324,11 +331,11 @@ class StatementWriter:
                 taken: list[_Waiting] = []
                 rows = 0
                 while self._queue and (
-                    not taken or rows + len(self._queue[0].batch.items) <= self._max_rows
+                    not taken or rows + self._queue[0].batch.count <= self._max_rows
                 ):
                     waiting = self._queue.pop(0)
                     taken.append(waiting)
-                    rows += len(waiting.batch.items)
+                    rows += waiting.batch.count
                 try:
                     outcomes = await asyncio.to_thread(self._commit, [w.batch for w in taken])
                 except Exception as error:  # the store failed: every waiting request learns it
@@ -357,7 +364,13 @@ class StatementWriter:
 
     def _commit(self, batches: list[Batch]) -> list[list[str] | Conflict]:
         # Ids the LRS made up (uuid4) are new; only the clients' need checking.
-        ids = {item.statement_id for batch in batches for item in batch.items if item.given_id}
+        ids: set[str] = set()
+        for batch in batches:
+            for item in batch.items:
+                if isinstance(item, Ready):
+                    ids.update(i for i, given in zip(item.ids, item.given, strict=True) if given)
+                elif item.given_id:
+                    ids.add(item.statement_id)
         # Pending statements first: the flusher drops an id from there only once it is stored.
         with self._lock:
             known = {i: self._pending_ids[i] for i in ids if i in self._pending_ids}
@@ -366,26 +379,46 @@ class StatementWriter:
             unknown = [i for i in unknown if self._ids.may_contain(i)]
         known.update(self._existing(unknown))
         outcomes: list[list[str] | Conflict] = []
-        accepted: list[tuple[Batch, Incoming | Ready]] = []
+        accepted: list[_Accepted] = []
+        count = 0
         for batch in batches:
-            fresh: list[Incoming | Ready] = []
+            fresh: list[_Accepted] = []
+            new: dict[str, str] = {}
             conflict: Conflict | None = None
             for item in batch.items:
-                seen = known.get(item.statement_id)
-                if seen is None:
-                    fresh.append(item)
-                elif seen != item.content_hash:
-                    conflict = Conflict(item.statement_id)
+                pairs = (
+                    zip(item.ids, item.hashes, strict=True)
+                    if isinstance(item, Ready)
+                    else ((item.statement_id, item.content_hash),)
+                )
+                keep: list[bool] = []
+                for statement_id, digest in pairs:
+                    seen = known.get(statement_id)
+                    if seen is not None and seen != digest:
+                        conflict = Conflict(statement_id)
+                        break
+                    keep.append(seen is None)
+                    if seen is None:
+                        new[statement_id] = digest
+                if conflict is not None:
                     break
+                if any(keep):
+                    fresh.append((batch, item, None if all(keep) else keep))
             if conflict is not None:
                 outcomes.append(conflict)
                 continue
-            for item in fresh:
-                known[item.statement_id] = item.content_hash
-                accepted.append((batch, item))
-            outcomes.append([item.statement_id for item in batch.items])
+            known.update(new)
+            accepted += fresh
+            count += len(new)
+            outcomes.append(
+                [
+                    i
+                    for item in batch.items
+                    for i in (item.ids if isinstance(item, Ready) else [item.statement_id])
+                ]
+            )
         if accepted:
-            self._store(accepted)
+            self._store(accepted, count)
         return outcomes
 
     def _stamp(self, count: int) -> datetime:
@@ -395,18 +428,18 @@ class StatementWriter:
             self._last_stored = base + _MICROSECOND * (count - 1)
         return base
 
-    def _store(self, accepted: list[tuple[Batch, Incoming | Ready]]) -> None:
-        base = self._stamp(len(accepted))
+    def _store(self, accepted: list[_Accepted], count: int) -> None:
+        base = self._stamp(count)
         try:
-            rows = self._rows(accepted, base)
+            rows = self._rows(accepted, base, count)
             if self._ids is not None:
                 for statement_id in rows.ids:
                     self._ids.add(statement_id)
             if self._journal is None:
                 self._insert(rows)
-                self._copier.committed(base + _MICROSECOND * (len(accepted) - 1))
+                self._copier.committed(base + _MICROSECOND * (count - 1))
                 return
-            lines = [statement_line(row[3], row[2]) for row in rows.index]
+            lines = [part.journal() for part in rows.index]
             lines += [
                 attachment_line(sha2, kind, content)
                 for sha2, (kind, content) in rows.attachments.items()
@@ -425,35 +458,48 @@ class StatementWriter:
             with self._lock:
                 self._in_flight = None
 
-    def _rows(self, accepted: list[tuple[Batch, Incoming | Ready]], base: datetime) -> _Rows:
+    def _rows(self, accepted: list[_Accepted], base: datetime, count: int) -> _Rows:
         """The rows of the accepted statements, stamped from ``base`` on in commit order."""
-        rows = _Rows(first=base, through=base + _MICROSECOND * (len(accepted) - 1))
+        rows = _Rows(first=base, through=base + _MICROSECOND * (count - 1))
         # Erased learners stay erased: the statements of an actor with a tombstone are
         # skipped (the store's tombstone rule, aspects.store.statements).
         erased = erased_hashes(self._client, self._database)
         stamps = Stamps(base)
-        for position, (batch, item) in enumerate(accepted):
-            stored = base + _MICROSECOND * position
+        position = 0
+        here: list[list[Any]] = []  # rows of the statements read in this process
+        for batch, item, keep in accepted:
             if isinstance(item, Ready):
                 # Prepared by a worker: only ``stored`` (and ``timestamp``) to write in.
-                text, row = item.stamped(stored, stamps.at(position))
-                if erased and actor_hash(actor_id_of(text)) in erased:
+                if erased:
+                    actors = item.actors()
+                    keep = [
+                        (keep is None or keep[index]) and actor_hash(actor) not in erased
+                        for index, actor in enumerate(actors)
+                    ]
+                part = item if keep is None else item.subset(keep)
+                if not part.count:
                     continue
-                rows.index.append(row)
-                rows.ids[item.statement_id] = item.content_hash
-                for activity_id, digest, definition in item.definitions:
+                part = part.stamped(stamps, position)
+                position += part.count
+                rows.index.append(part)
+                rows.ids.update(zip(part.ids, part.hashes, strict=True))
+                for _, activity_id, digest, definition in part.definitions:
                     key = (activity_id, digest)
                     if key not in self._known_definitions and key not in rows.definitions:
                         rows.definitions[key] = [activity_id, digest, definition, base]
                 continue
+            stored = base + _MICROSECOND * position
+            position += 1
             statement = stored_statement(item, stored, batch.authority, batch.version)
             if erased and actor_hash(actor_id_of(statement)) in erased:
                 continue
             text = orjson.dumps(statement).decode()
-            rows.index.append(index_row(item, statement, stored, text))
+            here.append(index_row(item, statement, stored, text))
             rows.ids[item.statement_id] = item.content_hash
             rows.attachments.update(item.attachments)
             self._add_definitions(rows, statement, base)
+        if here:
+            rows.index.append(Ready.of_rows(here, [True] * len(here)))
         return rows
 
     def _add_definitions(self, rows: _Rows, statement: dict[str, Any], stored: datetime) -> None:
@@ -470,7 +516,10 @@ class StatementWriter:
         erased = erased_hashes(self._client, self._database)
         index = rows.index
         if erased:
-            index = [row for row in index if actor_hash(actor_id_of(row[2])) not in erased]
+            index = [
+                part.subset([actor_hash(actor) not in erased for actor in part.actors()])
+                for part in index
+            ]
         if self._side_client is None:
             self._insert_side(self._client, rows.attachments, rows.definitions)
             self._insert_index(index)
@@ -486,12 +535,15 @@ class StatementWriter:
         if len(self._known_definitions) > 100_000:
             self._known_definitions.clear()
 
-    def _insert_index(self, index: list[list[Any]]) -> None:
-        if index:
-            self._client.insert(
+    def _insert_index(self, index: list[Ready]) -> None:
+        """One INSERT of the packed blocks, one after the other (ClickHouse squashes them)."""
+        blocks = [part.block for part in index if part.count]
+        if blocks:
+            self._client.raw_insert(
                 f"{self._database}.lrs_statements",
-                index,
-                column_names=INDEX_COLUMNS,
+                INDEX_COLUMNS,
+                insert_block=b"".join(blocks),
+                fmt="Native",
                 settings=_INSERT_SETTINGS,
             )
 
