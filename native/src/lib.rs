@@ -19,6 +19,7 @@ pub mod out;
 pub mod repair;
 pub mod units;
 pub mod vocab;
+pub mod xapi;
 
 /// "Not handled": the Python transformer decides (its output, or its error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,6 +230,14 @@ fn derive_columns(py: Python<'_>, texts: &[u8]) -> Option<Vec<Py<PyBytes>>> {
     Some(streams.iter().map(|s| PyBytes::new(py, s).into()).collect())
 }
 
+/// The LRS's "sure valid" verdicts (native/src/xapi.rs): one bool per statement of a request
+/// body (an array, or one statement object) in xAPI `version`; None when the body does not parse
+/// or the version is unknown. False = not sure: the Python validator decides.
+#[pyfunction]
+fn validate_statements(body: &[u8], version: &str) -> Option<Vec<bool>> {
+    std::panic::catch_unwind(|| xapi::verdicts(body, version)).unwrap_or(None)
+}
+
 #[pymodule]
 fn _fast(_py: Python<'_>, module: &PyModule) -> PyResult<()> {
     module.add_class::<FastTransformer>()?;
@@ -236,5 +245,6 @@ fn _fast(_py: Python<'_>, module: &PyModule) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(py_dumps, module)?)?;
     module.add_function(wrap_pyfunction!(value_formats, module)?)?;
     module.add_function(wrap_pyfunction!(derive_columns, module)?)?;
+    module.add_function(wrap_pyfunction!(validate_statements, module)?)?;
     Ok(())
 }

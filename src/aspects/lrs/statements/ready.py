@@ -52,6 +52,7 @@ from aspects.lrs.statements.prepare import (
 )
 from aspects.lrs.statements.receive import DUPLICATE, read_statements, statements_from
 from aspects.store.statements import actor_id_of
+from aspects.xapi.fast import sure_valid
 from aspects.xapi.validation import StatementInvalid
 
 log = logging.getLogger(__name__)
@@ -264,7 +265,8 @@ def read_json_slice(
     ``offset`` on): ``("ok", [ready fields...])``, or ``("invalid",)`` and the caller reads the
     whole body again in one worker for the exact first error."""
     try:
-        items = read_statements(orjson.loads(raw), version, offset=offset)
+        sure = sure_valid(raw, version)  # native verdicts (aspects.xapi.fast)
+        items = read_statements(orjson.loads(raw), version, offset=offset, sure=sure)
     except StatementInvalid:
         return ("invalid",)
     return ("ok", _ready(items, authority, version))
