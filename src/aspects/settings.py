@@ -55,6 +55,15 @@ class Settings(BaseSettings):
         default=Path("var"),
         description="Directory for the embedded database, documents, checkpoints and secrets.",
     )
+    shutdown_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "After SIGTERM/Ctrl-C, `aspects serve` and `aspects ingest follow` stop cleanly; "
+            "one still running this many seconds later prints its threads' stacks to stderr "
+            "and exits with status 1 (nothing read is lost: checkpoints follow storage)."
+        ),
+    )
     store: StoreSettings = Field(default_factory=StoreSettings)
     transform: TransformSettings = Field(default_factory=TransformSettings)
     lrs: LRSSettings = Field(default_factory=LRSSettings)

@@ -92,6 +92,23 @@ def _counter(data_dir: Path, name: str) -> int:
     return int(row[0]) if row else 0
 
 
+def _hang_report(process: subprocess.Popen[bytes], data_dir: Path) -> str:
+    """What the follower was doing when it did not stop: its threads' stacks (py-spy, when
+    installed) and the end of its log, so an intermittent hang can be diagnosed from CI output."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    stacks = "py-spy not installed"
+    if Path(spy).exists():
+        dump = subprocess.run(
+            [spy, "dump", "--native", "--pid", str(process.pid)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        stacks = dump.stdout + dump.stderr
+    log_tail = (data_dir / "follower.log").read_text(errors="replace")[-5000:]
+    return f"the follower did not exit within 180 s of SIGTERM\n{stacks}\n{log_tail}"
+
+
 @pytest.mark.slow
 def test_kill_9_at_random_points_stores_every_event_exactly_once(
     settings: Settings, templates: list[str]
@@ -161,7 +178,13 @@ def _kill_9_run(tmp_path: Path, settings: Settings, templates: list[str]) -> Non
             assert process.poll() is None, (data_dir / "follower.log").read_text()[-3000:]
             time.sleep(0.2)
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=180)
+        try:
+            process.wait(timeout=180)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(_hang_report(process, data_dir)) from None
+        # Not 0: the shutdown deadline (aspects.shutdown) ended a stuck follower; its log has
+        # the threads' stacks.
+        assert process.returncode == 0, (data_dir / "follower.log").read_text()[-5000:]
     finally:
         if process.poll() is None:
             process.kill()

@@ -32,6 +32,7 @@ from rich.text import Text
 
 from aspects.cli.common import get_settings, stderr_console
 from aspects.settings import Settings
+from aspects.shutdown import exit_if_stuck
 
 
 class _IngestGroup(click.Group):
@@ -184,6 +185,7 @@ def follow(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
         stop.set()
+        exit_if_stuck(settings.shutdown_timeout)
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)

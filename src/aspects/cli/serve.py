@@ -14,6 +14,7 @@ from rich.console import Console
 from aspects.cli.common import get_settings
 from aspects.errors import ConfigError
 from aspects.settings import Settings
+from aspects.shutdown import exit_if_stuck
 
 
 @click.command()
@@ -42,6 +43,7 @@ def run_until_stopped(
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
         stop.set()
+        exit_if_stuck(settings.shutdown_timeout)
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
