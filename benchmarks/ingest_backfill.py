@@ -40,21 +40,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
-from clickhouse_connect.driver.client import Client
-
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "tests" / "fixtures" / "erb" / "events"
 
-from aspects.ingest.backfill import backfill  # noqa: E402
-from aspects.ingest.files import Chunk, discover, open_binary, read_chunks, split_lines  # noqa: E402
-from aspects.ingest.state import IngestState  # noqa: E402
-from aspects.ingest.synthetic import load_templates, synthetic_lines, write_lines  # noqa: E402
-from aspects.ingest.transformer import ConverterSpec, build_converter  # noqa: E402
-from aspects.settings import Settings  # noqa: E402
-from aspects.store.client import open_client  # noqa: E402
-from aspects.store.migrate import migrate  # noqa: E402
-from aspects.store.settings import StoreSettings  # noqa: E402
+# Spawned worker processes run this file again (as "__mp_main__") before their work: they need
+# none of these, and importing them (the store, the ingest state's sqlalchemy, chDB's client)
+# would cost each worker ~1 s of CPU that the CLI's workers do not pay.
+if __name__ == "__main__":
+    import orjson
+    from clickhouse_connect.driver.client import Client
+
+    from aspects.ingest.backfill import backfill
+    from aspects.ingest.files import Chunk, discover, open_binary, read_chunks, split_lines
+    from aspects.ingest.state import IngestState
+    from aspects.ingest.synthetic import load_templates, synthetic_lines, write_lines
+    from aspects.ingest.transformer import ConverterSpec, build_converter
+    from aspects.settings import Settings
+    from aspects.store.client import open_client
+    from aspects.store.migrate import migrate
+    from aspects.store.settings import StoreSettings
 
 TARGET = 50_000
 FILES = 10

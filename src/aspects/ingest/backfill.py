@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 from clickhouse_connect.driver.client import Client
 
-from aspects.ingest.convert import Converted, LineConverter
+from aspects.ingest.convert import Converted
 from aspects.ingest.files import (
     Chunk,
     FileIdentity,
@@ -36,7 +36,12 @@ from aspects.ingest.files import (
 )
 from aspects.ingest.sink import Batch, Flushed, Sink
 from aspects.ingest.state import IngestState
-from aspects.ingest.transformer import ConverterSpec, build_converter, converter_spec
+from aspects.ingest.transformer import (
+    build_converter,
+    convert_in_worker,
+    converter_spec,
+    init_worker,
+)
 from aspects.settings import Settings
 
 CHUNK_BYTES = 1 << 20
@@ -69,19 +74,6 @@ class _FileDone:
     path: Path
     identity: FileIdentity
     end: int
-
-
-_worker_converter: LineConverter | None = None
-
-
-def _init_worker(spec: ConverterSpec) -> None:
-    global _worker_converter
-    _worker_converter = build_converter(spec)
-
-
-def _convert_in_worker(chunk: Chunk) -> Converted:
-    assert _worker_converter is not None
-    return _worker_converter.convert(chunk)
 
 
 def total_bytes(paths: Sequence[Path]) -> int:
@@ -146,7 +138,7 @@ def backfill(
         count = os.cpu_count() or 1
     executor = (
         ProcessPoolExecutor(
-            count, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(spec,)
+            count, mp_context=get_context("spawn"), initializer=init_worker, initargs=(spec,)
         )
         if count > 0
         else None
@@ -201,7 +193,7 @@ def backfill(
                 for chunk, disk_bytes in _chunks_with_disk_bytes(path, handle, start):
                     item: Future[Converted] | Converted
                     if executor is not None:
-                        item = executor.submit(_convert_in_worker, chunk)
+                        item = executor.submit(convert_in_worker, chunk)
                     else:
                         assert local is not None
                         item = local.convert(chunk)
