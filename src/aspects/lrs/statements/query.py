@@ -202,6 +202,151 @@ def references(rows: Sequence[Sequence[Any]]) -> References:
     return References(voided, referenced)
 
 
+# What each key kind of lrs_statement_keys says about the statement's own row in lrs_statements:
+# the view of migration 0014/0015 makes the keys from exactly these columns, so a candidate
+# found through one key is checked for the others on its row (a point read by primary key)
+# instead of reading every other key's range of the key table (a verb's is a fifth of it).
+_COLUMN_CHECKS = {
+    "v": "verb_id = {%s:String}",
+    "r": "registration = {%s:String}",
+    "w": "authority = {%s:String}",
+    "a": "has(agents, {%s:String})",
+    "A": "has(related_agents, {%s:String})",
+    "o": "has(activities, {%s:String})",
+    "O": "has(related_activities, {%s:String})",
+}
+PAIRS = "{pairs:Array(Tuple(DateTime64(6, 'UTC'), UUID))}"
+
+
+# Settings of the page's queries (measured at 1M statements, docs/lrs.md). The bloom-filter
+# index on statement_id serves single-statement reads and only costs time here; reading the
+# candidates' granules without lazy materialisation is cheaper for a page of scattered
+# statements. A key whose statements are few and scattered (an agent, an activity, a
+# registration) is cheapest read and sorted whole rather than in reverse primary-key order, part
+# by part; a key that a large share of the store has (a verb, the course in the related
+# activities) is cheapest read in order, stopping at the page's limit.
+_SETTINGS = {"use_skip_indexes": 0, "query_plan_optimize_lazy_materialization": 0}
+_SCATTERED = {**_SETTINGS, "optimize_read_in_order": 0}
+_BROAD_KINDS = ("v", "O")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How one page is read (:func:`plan`); the SQL texts take the parameters beside them.
+
+    ``direct``: one query giving the whole answer (no key; or one key, through the key table),
+    run with ``settings``. Otherwise (several keys) ``own`` reads the candidates of the first
+    key from the key table in stored order, ``chunk`` at a time (``own_after`` continues after
+    the last candidate read); ``checks`` keeps the candidates whose row has the other keys;
+    ``referencing`` (None when no StatementRef can match) gives the statements matching through
+    their StatementRef target; ``fetch`` reads the page's statements for the ``{pairs}`` found
+    (stored_time, statement_id), in the requested order, ``limit + 1`` of them.
+    """
+
+    parameters: dict[str, Any]
+    settings: dict[str, Any]
+    direct: str | None = None
+    own: str | None = None
+    own_after: str | None = None
+    checks: str | None = None
+    referencing: str | None = None
+    fetch: str = ""
+    chunk: int = 0
+
+
+def plan(database: str, filters: Filters, refs: References) -> Plan:
+    """The queries of one page: up to ``limit + 1`` rows (to know whether there is more) of
+    (statement, stored, id) in the requested order, the rows :func:`build_sql`'s single query
+    gives (what a query without keys or with one key runs).
+
+    With several keys that query read every further key's whole range of the key table as a
+    set (a verb's is a fifth of the store): agent + verb cost ~110 ms CPU at 1M statements.
+    Here the first key's candidates are read a chunk at a time and checked for the other keys on
+    their own row of ``lrs_statements`` (the columns the key table's view makes the keys from).
+    """
+    matches = match_keys(filters)
+    own = list(matches)
+    if filters.authority is not None:
+        own.append(f"w {filters.authority}")
+    if len(own) <= 1:
+        sql, single = build_sql(database, filters, refs)
+        if not own:  # lrs_statements alone, read in order: as ClickHouse plans it
+            return Plan(single, {}, direct=sql)
+        return Plan(single, _SETTINGS if own[0][0] in _BROAD_KINDS else _SCATTERED, direct=sql)
+    table = f"{database}.lrs_statements"
+    keys_table = f"{database}.lrs_statement_keys"
+    parameters: dict[str, Any] = {"limit": filters.limit + 1}
+    direction = "ASC" if filters.ascending else "DESC"
+    order = f"ORDER BY stored_time {direction}, statement_id {direction} LIMIT {{limit:UInt32}}"
+    times = _time_sql(filters, parameters)
+    parameters["voided"] = refs.voided
+    not_voided = ["statement_id NOT IN {voided:Array(UUID)}"] if refs.voided else []
+    fetch = (
+        f"SELECT statement, stored_time, toString(statement_id) FROM {table} "
+        f"WHERE (stored_time, statement_id) IN {PAIRS} {order}"
+    )
+    parameters["k0"] = own[0]
+    scan = ["key = {k0:String}", *times, *not_voided]
+    operator = ">" if filters.ascending else "<"
+    after = "(stored_time, statement_id) " + (
+        f"{operator} ({{after_chunk_stored:DateTime64(6, 'UTC')}}, {{after_chunk_id:UUID}})"
+    )
+    conditions = []
+    for position, key in enumerate(own[1:], start=1):
+        parameters[f"k{position}"] = key[2:]
+        conditions.append(_COLUMN_CHECKS[key[0]] % f"k{position}")
+    checks = (
+        f"SELECT stored_time, statement_id FROM {table} "
+        f"WHERE (stored_time, statement_id) IN {PAIRS} AND {' AND '.join(conditions)}"
+    )
+    # Each check reads the candidates' granules of lrs_statements: more candidates at a time
+    # than the page needs, as only a share of them may pass.
+    chunk = max(4 * (filters.limit + 1), 1_000)
+    parameters["chunk"] = chunk
+    head = f"SELECT stored_time, statement_id FROM {keys_table} WHERE "
+    tail = f" ORDER BY stored_time {direction}, statement_id {direction} LIMIT {{chunk:UInt32}}"
+    referencing_sql = None
+    if matches and refs.referenced:
+        parameters["referenced"] = refs.referenced
+        targets = _targets(keys_table, matches, parameters)
+        referencing = [
+            "startsWith(key, 'R ')",
+            *times,
+            *not_voided,
+            f"toUUIDOrZero(substring(key, 3)) IN ({targets})",
+        ]
+        if filters.authority is not None:
+            parameters["authority"] = f"w {filters.authority}"
+            referencing.append(
+                f"statement_id IN (SELECT statement_id FROM {keys_table} "
+                f"WHERE {' AND '.join(['key = {authority:String}', *times])})"
+            )
+        referencing_sql = f"{head}{' AND '.join(referencing)} {order}"
+    return Plan(
+        parameters,
+        _SCATTERED,
+        own=head + " AND ".join(scan) + tail,
+        own_after=head + " AND ".join([*scan, after]) + tail,
+        checks=checks,
+        referencing=referencing_sql,
+        fetch=fetch,
+        chunk=chunk,
+    )
+
+
+def _targets(keys_table: str, matches: list[str], parameters: dict[str, Any]) -> str:
+    """The referenced statements (StatementRef targets) having every key of the query,
+    whenever stored (the page's window is on the referencing statements)."""
+    sets = []
+    for position, key in enumerate(matches):
+        parameters[f"t{position}"] = key
+        conditions = [f"key = {{t{position}:String}}"]
+        if position == 0:
+            conditions.append("statement_id IN {referenced:Array(UUID)}")
+        sets.append(f"SELECT statement_id FROM {keys_table} WHERE {' AND '.join(conditions)}")
+    return " INTERSECT ".join(sets)
+
+
 def build_sql(database: str, filters: Filters, refs: References) -> tuple[str, dict[str, Any]]:
     """The SELECT of one page: limit + 1 rows (to know whether there is more) of (statement,
     stored, id) in the requested order.
@@ -221,18 +366,19 @@ def build_sql(database: str, filters: Filters, refs: References) -> tuple[str, d
     parameters["voided"] = refs.voided
     not_voided = ["statement_id NOT IN {voided:Array(UUID)}"] if refs.voided else []
 
-    def keyed(keys: list[str], prefix: str, extra: list[str]) -> str:
-        """Candidates (stored_time, statement_id) having every key, newest/oldest first."""
+    def keyed(keys: list[str], prefix: str, extra: list[str], window: list[str]) -> str:
+        """Candidates (stored_time, statement_id) having every key, newest/oldest first,
+        stored inside ``window`` (time conditions)."""
         names = []
         for position, key in enumerate(keys):
             parameters[f"{prefix}{position}"] = key
             names.append(f"{{{prefix}{position}:String}}")
         narrowing = [
             f"statement_id IN (SELECT statement_id FROM {keys_table} "
-            f"WHERE {' AND '.join([f'key = {name}', *times])})"
+            f"WHERE {' AND '.join([f'key = {name}', *window])})"
             for name in names[1:]
         ]
-        conditions = [f"key = {names[0]}", *times, *narrowing, *extra]
+        conditions = [f"key = {names[0]}", *window, *narrowing, *extra]
         return (
             f"SELECT stored_time, statement_id FROM {keys_table} "
             f"WHERE {' AND '.join(conditions)} {order}"
@@ -248,14 +394,16 @@ def build_sql(database: str, filters: Filters, refs: References) -> tuple[str, d
             f"SELECT statement, stored_time, toString(statement_id) FROM {table} "
             f"WHERE {' AND '.join([*times, *not_voided]) or '1'} {order}"
         ), parameters
-    candidates = [keyed(own, "k", not_voided)]
+    candidates = [keyed(own, "k", not_voided, times)]
     if matches and refs.referenced:
         # A statement whose object is a StatementRef matches when its target matches: the
         # referencing statements are the key table's few 'R' rows, their targets among the
         # referenced statements.
         parameters["referenced"] = refs.referenced
         referenced = "statement_id IN {referenced:Array(UUID)}"
-        targets = keyed(matches, "t", [referenced]).replace(f" {order}", "")
+        # The page's window (since, until, bound, position) is on the referencing statements,
+        # not on their targets (a target is older: with it, ascending pages skipped them).
+        targets = keyed(matches, "t", [referenced], []).replace(f" {order}", "")
         referencing = [
             "startsWith(key, 'R ')",
             *times,

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from clickhouse_connect.driver.client import Client
 
-from aspects.lrs.statements.query import REFERENCES_SQL, Filters, build_sql, references
+from aspects.lrs.statements.query import REFERENCES_SQL, Filters, Plan, plan, references
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +51,48 @@ def page(
 ) -> list[tuple[dict[str, Any], datetime, str]]:
     """Up to ``filters.limit + 1`` (statement, stored, id) in the requested order."""
     found = client.query(REFERENCES_SQL.format(database=database)).result_rows
-    sql, parameters = build_sql(database, filters, references(found))
-    return [
-        (orjson.loads(text), stored, statement_id)
-        for text, stored, statement_id in client.query(sql, parameters=parameters).result_rows
-    ]
+    steps = plan(database, filters, references(found))
+    if steps.direct is not None:
+        rows = client.query(
+            steps.direct, parameters=steps.parameters, settings=steps.settings
+        ).result_rows
+    else:
+        pairs = _own(client, steps, filters.limit + 1)
+        if steps.referencing is not None:
+            pairs += client.query(steps.referencing, parameters=steps.parameters).result_rows
+        if not pairs:
+            return []
+        rows = client.query(
+            steps.fetch,
+            parameters={**steps.parameters, "pairs": [tuple(pair) for pair in pairs]},
+            settings=steps.settings,
+        ).result_rows
+    return [(orjson.loads(text), stored, statement_id) for text, stored, statement_id in rows]
+
+
+def _own(client: Client, steps: Plan, wanted: int) -> list[Any]:
+    """(stored_time, statement_id) of up to ``wanted`` statements having every key of the query
+    themselves, in the requested order: the first key's candidates, a chunk at a time, those
+    whose row has the other keys kept."""
+    assert steps.own is not None
+    assert steps.own_after is not None
+    assert steps.checks is not None
+    parameters = dict(steps.parameters)
+    kept: list[Any] = []
+    sql = steps.own
+    while True:
+        candidates = client.query(sql, parameters=parameters).result_rows
+        if candidates:
+            passing = client.query(
+                steps.checks,
+                parameters={**parameters, "pairs": [tuple(pair) for pair in candidates]},
+                settings=steps.settings,
+            ).result_rows
+            kept += passing
+        if len(kept) >= wanted or len(candidates) < steps.chunk:
+            return kept
+        parameters["after_chunk_stored"], parameters["after_chunk_id"] = candidates[-1]
+        sql = steps.own_after
 
 
 def attachments(client: Client, database: str, hashes: list[str]) -> list[tuple[str, str, bytes]]:
