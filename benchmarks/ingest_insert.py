@@ -97,7 +97,18 @@ VARIANTS: dict[str, list[str]] = {
         for table in ["xapi_statements", *_FACTS]
     ],
     "novertical": [_RAW + "MODIFY SETTING enable_vertical_merge_algorithm = 0"],
+    # the chained view of migration 0031 (fed by fact_activity's inserts)
+    "noday": ["DROP VIEW ${db}.activity_day_changes_mv"],
 }
+# each report view alone left out ("no_fact_activity", ...)
+VARIANTS.update({f"no_{table}": [f"DROP VIEW ${{db}}.{table}_mv"] for table in _FACTS})
+# one table's merges stopped ("nomerge_xapi_statements", ...): what its merges cost
+VARIANTS.update(
+    {
+        f"nomerge_{table}": [f"SYSTEM STOP MERGES ${{db}}.{table}"]
+        for table in ["xapi_statements", *_FACTS]
+    }
+)
 
 
 @dataclass(frozen=True)

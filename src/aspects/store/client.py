@@ -10,6 +10,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
 from aspects.errors import ConfigError
+from aspects.store.allocator import configure_chdb_allocator
 from aspects.store.settings import StoreSettings
 
 
@@ -29,6 +30,7 @@ def open_client(settings: StoreSettings, data_dir: Path, **kwargs: Any) -> Clien
     if settings.url is None:
         path = embedded_path(settings, data_dir)
         path.mkdir(parents=True, exist_ok=True)
+        configure_chdb_allocator()  # before chDB loads (the first embedded client)
         return clickhouse_connect.get_client(interface="chdb", path=str(path), **kwargs)
     return clickhouse_connect.get_client(
         **server_arguments(settings.url.get_secret_value()), **kwargs

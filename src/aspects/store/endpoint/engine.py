@@ -23,10 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import chdb
-from chdb import _chdb as chdb_core
+from aspects.store.allocator import configure_chdb_allocator
 
-from aspects.store.endpoint.protocol import (
+configure_chdb_allocator()  # chDB's allocator options are read when chDB loads, just below
+
+import chdb  # noqa: E402
+from chdb import _chdb as chdb_core  # noqa: E402
+
+from aspects.store.endpoint.protocol import (  # noqa: E402
     SESSION_IS_LOCKED,
     SESSION_NOT_FOUND,
     EndpointError,
