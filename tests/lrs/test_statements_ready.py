@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import os
 import signal
 import uuid
@@ -27,6 +28,8 @@ from aspects.lrs.statements.ready import (
     ReceivePool,
     Stamps,
     read_json_body,
+    read_json_share,
+    share_bounds,
 )
 from aspects.lrs.statements.receive import statements_from
 from aspects.xapi.validation import StatementInvalid
@@ -308,3 +311,18 @@ def test_stamps_equal_formatting_each_time(base: datetime) -> None:
     stamps = Stamps(base)
     for position in range(30):
         assert stamps.at(position) == format_time(base + timedelta(microseconds=position))
+
+
+def test_shares_cover_the_array_once_in_order() -> None:
+    for count in (2 * SPLIT_STATEMENTS, 41, 99, 100, 1000):
+        for shares in (1, 2, 3, 8):
+            bounds = [share_bounds(count, share, shares) for share in range(shares)]
+            assert bounds[0][0] == 0
+            assert bounds[-1][1] == count
+            assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
+            sizes = [end - start for start, end in bounds if end > start]
+            assert all(size >= SPLIT_STATEMENTS for size in sizes)
+    # a body that is not a large array is not shared; a share past the end is empty
+    assert read_json_share(b"[1", 0, 2, "1.0.3", AUTHORITY) == ("unsplit",)
+    assert read_json_share(orjson.dumps(_large(10)), 0, 2, "1.0.3", AUTHORITY) == ("unsplit",)
+    assert read_json_share(orjson.dumps(_large(45)), 2, 3, "1.0.3", AUTHORITY) == ("ok", None)

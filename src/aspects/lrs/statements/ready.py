@@ -272,6 +272,33 @@ def read_json_slice(
     return ("ok", _ready(items, authority, version))
 
 
+def read_json_share(
+    body: bytes, share: int, shares: int, version: str, authority: dict[str, Any]
+) -> tuple[Any, ...]:
+    """A worker's share (number ``share`` of ``shares``) of a request's array, the worker
+    parsing the whole body itself (the server does not parse it to cut it: ~0.5 ms per 100
+    statements of its time): :func:`read_json_slice`'s answer, ``("ok", None)`` for a share
+    past the end, or ``("unsplit",)`` when the body is not an array large enough to share."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return ("unsplit",)
+    if not isinstance(data, list) or len(data) < 2 * SPLIT_STATEMENTS:
+        return ("unsplit",)
+    start, end = share_bounds(len(data), share, shares)
+    if start >= end:
+        return ("ok", None)
+    return read_json_slice(orjson.dumps(data[start:end]), start, version, authority)
+
+
+def share_bounds(count: int, share: int, shares: int) -> tuple[int, int]:
+    """[start, end) of share number ``share`` of an array of ``count`` statements read in
+    ``shares`` shares of at least SPLIT_STATEMENTS each (the later ones empty if need be)."""
+    shares = max(1, min(shares, count // SPLIT_STATEMENTS))
+    size = -(-count // shares)
+    return min(share * size, count), min((share + 1) * size, count)
+
+
 def _start_worker(server: int) -> None:
     """Initialiser of each worker: collect garbage as the server does (aspects.lrs.collector)
     and exit when the server is gone. A worker blocks reading its pool's queue, whose pipe
@@ -396,31 +423,18 @@ class ReceivePool:
         self, body: bytes, version: str, authority: dict[str, Any], shares: int
     ) -> list[Ready] | None:
         """A large array read by several idle workers at once (a lone client waits for its
-        request's reading: splitting it shortens the wait). None when the body is not a large
-        array or a share is invalid: then one worker reads it all, for the exact error."""
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return None
-        if not isinstance(data, list) or len(data) < 2 * SPLIT_STATEMENTS:
-            return None
-        shares = min(shares, len(data) // SPLIT_STATEMENTS)
-        size = -(-len(data) // shares)
+        request's reading: splitting it shortens the wait). Each worker gets the whole body and
+        reads its share (:func:`read_json_share`). None when the body is not a large array or a
+        share is invalid: then one worker reads it all, for the exact error."""
         outcomes = await asyncio.gather(
             *(
-                self._call(
-                    read_json_slice,
-                    orjson.dumps(data[start : start + size]),
-                    start,
-                    version,
-                    authority,
-                )
-                for start in range(0, len(data), size)
+                self._call(read_json_share, body, share, shares, version, authority)
+                for share in range(shares)
             )
         )
-        if any(outcome[0] == "invalid" for outcome in outcomes):
+        if any(outcome[0] != "ok" for outcome in outcomes):
             return None
-        ready = [Ready(*outcome[1]) for outcome in outcomes]
+        ready = [Ready(*outcome[1]) for outcome in outcomes if outcome[1] is not None]
         # Each share checked its own duplicate ids; the first repeat across shares is the
         # first fault of the whole body (every statement is valid).
         seen: set[str] = set()
