@@ -1,15 +1,17 @@
-"""The backfill's worker processes: what they import and how their malloc is set."""
+"""The backfill's reading and worker processes: chunks, what workers import, their malloc."""
 
 from __future__ import annotations
 
+import gzip
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
+from pathlib import Path
 
 import pytest
 
-from aspects.ingest.files import Chunk
+from aspects.ingest.files import Chunk, open_binary, read_chunks, split_lines
 from aspects.ingest.transformer import ConverterSpec, convert_in_worker, init_worker
 from aspects.settings import Settings
 
@@ -41,3 +43,29 @@ def test_workers_keep_freed_memory_on_glibc() -> None:
     ).stdout.strip()
     libc = subprocess.run(["ldd", "--version"], capture_output=True, text=True).stdout
     assert answer == ("True" if "GLIBC" in libc.upper() or "GNU" in libc else "False")
+
+
+@pytest.mark.parametrize("name", ["tracking.log", "tracking.log.gz"])
+@pytest.mark.parametrize("final", [True, False])
+def test_chunks_end_at_line_ends_for_lines_longer_than_a_chunk(
+    tmp_path: Path, name: str, final: bool
+) -> None:
+    """Lines longer than a read, lines ending exactly at a read's end, and the file's last line
+    without its newline (a line once the file is final, else left for a later read)."""
+    size = 64
+    lines = [b"x" * 63, b"y" * 200, b"z" * 10, b"w" * (size - 11 - 1), b"v" * 129, b"u"]
+    data = b"\n".join(lines) + b"\n" + b"partial"
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    with open_binary(path) as handle:
+        chunks = list(read_chunks(handle, 0, final=final, chunk_bytes=size))
+    assert b"".join(chunk.data for chunk in chunks) == (data if final else data[: -len(b"partial")])
+    assert [chunk.start for chunk in chunks] == [
+        sum(len(chunk.data) for chunk in chunks[:index]) for index in range(len(chunks))
+    ]
+    assert all(chunk.data.endswith(b"\n") for chunk in chunks[: len(chunks) - final])
+    seen = [line for chunk in chunks for _, line in split_lines(chunk)]
+    assert seen == ([*lines, b"partial"] if final else lines)
+    with open_binary(path) as handle:  # from a line's offset on
+        rest = list(read_chunks(handle, 64, final=True, chunk_bytes=size))
+    assert [line for chunk in rest for _, line in split_lines(chunk)] == [*lines[1:], b"partial"]

@@ -41,6 +41,7 @@ from aspects.ingest.transformer import (
     convert_in_worker,
     converter_spec,
     init_worker,
+    keep_freed_memory,
 )
 from aspects.settings import Settings
 
@@ -128,8 +129,14 @@ def backfill(
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> BackfillSummary:
-    """Ingest every file under ``paths`` in time order; see the module docstring."""
+    """Ingest every file under ``paths`` in time order; see the module docstring.
+
+    Sets this process's malloc to keep freed memory (:func:`keep_freed_memory`, for good: it is
+    process-wide): the reading thread's 1 MB chunks and the workers' unpickled answers then
+    reuse the heap instead of fresh pages (measured: read + gunzip 2.25 -> 1.11 us per line).
+    """
     began = time.monotonic()
+    keep_freed_memory()
     config = settings.ingest
     summary = BackfillSummary()
     spec = converter_spec(settings, client)
