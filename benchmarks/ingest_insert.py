@@ -15,7 +15,9 @@ medians of the rounds.
 A configuration is ``N`` (statements per INSERT) optionally followed by ``+setting=value``
 pairs given to the INSERT, e.g. ``100000+parallel_view_processing=1``, by ``@stream`` (send
 the Native block through chDB's in-memory streaming insert, ``Connection.send_insert``, instead
-of clickhouse-connect's temporary file and ``INSERT ... FROM INFILE``), and by ``#variant``
+of clickhouse-connect's temporary file and ``INSERT ... FROM INFILE``), by ``@strings`` (the
+derived LowCardinality columns sent as String, as before session 7, instead of dictionary-encoded
+by the native ``low_cardinality``), and by ``#variant``
 names: schema changes applied to the fresh database after its migrations (``VARIANTS``, e.g.
 ``100000#nostats#lz4``), to measure a candidate migration before writing it.
 """
@@ -40,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ingest_backfill import load, make_logs, thread_cpu
 
+import aspects.store.lowcard as lowcard
 import aspects.store.statements as statements
 from aspects.ingest.files import discover, open_binary, read_chunks
 from aspects.ingest.transformer import ConverterSpec, build_converter
@@ -118,16 +121,20 @@ class Config:
     settings: dict[str, str]
     stream: bool
     variants: list[str]
+    strings: bool = False
 
     @classmethod
     def parse(cls, text: str) -> Config:
         head, *variants = text.split("#")
+        strings = "@strings" in head
+        head = head.replace("@strings", "")
         stream = head.endswith("@stream")
         size, *pairs = head.removesuffix("@stream").split("+")
         unknown = [name for name in variants if name not in VARIANTS]
         if unknown:
             raise SystemExit(f"unknown variants {unknown}; known: {sorted(VARIANTS)}")
-        return cls(text, int(size), dict(pair.split("=", 1) for pair in pairs), stream, variants)
+        settings = dict(pair.split("=", 1) for pair in pairs)
+        return cls(text, int(size), settings, stream, variants, strings)
 
 
 class StreamingClient:
@@ -237,6 +244,9 @@ def main() -> None:
         target = StreamingClient(client) if config.stream else client
         default = dict(statements._PACKED_INSERT_SETTINGS)
         statements._PACKED_INSERT_SETTINGS.update(config.settings)
+        encoder = lowcard.native_encoder
+        if config.strings:
+            lowcard.native_encoder = lambda: None  # type: ignore[assignment]
         try:
             now = datetime.now(UTC)
             threads, began = thread_cpu(), cpu()
@@ -248,6 +258,7 @@ def main() -> None:
         finally:
             statements._PACKED_INSERT_SETTINGS.clear()
             statements._PACKED_INSERT_SETTINGS.update(default)
+            lowcard.native_encoder = encoder  # type: ignore[method-assign]
         merges = sum(
             seconds - threads.get(tid, (name, 0.0))[1]
             for tid, (name, seconds) in threads_after.items()

@@ -15,6 +15,7 @@ pub mod event;
 pub mod families;
 pub mod json;
 pub mod line;
+pub mod lowcard;
 pub mod out;
 pub mod repair;
 pub mod units;
@@ -246,5 +247,6 @@ fn _fast(_py: Python<'_>, module: &PyModule) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(value_formats, module)?)?;
     module.add_function(wrap_pyfunction!(derive_columns, module)?)?;
     module.add_function(wrap_pyfunction!(validate_statements, module)?)?;
+    module.add_function(wrap_pyfunction!(lowcard::low_cardinality, module)?)?;
     Ok(())
 }

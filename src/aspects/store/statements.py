@@ -30,6 +30,8 @@ import orjson
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError
 
+from aspects.store import lowcard
+
 TABLE = "xapi_statements"
 TOMBSTONE_TABLE = "privacy_tombstones"
 # How stale a writer's view of the tombstones may be; erasure waits longer than this between
@@ -177,8 +179,9 @@ def insert_statements(client: Client, database: str, rows: Sequence[StatementRow
 # ClickHouse's Native format is column-oriented: per block, the number of columns and rows (each
 # LEB128), then per column its name, its type (both strings) and its values. A UUID value is its
 # two 64-bit halves, each little-endian, high half first; a String value is its LEB128 length
-# and its bytes; DateTime64(6) an Int64 of microseconds. The ``source`` column goes as String:
-# ClickHouse converts it to the table's LowCardinality(String) on insert.
+# and its bytes; DateTime64(6) an Int64 of microseconds. The ``source`` column and the derived
+# LowCardinality columns go dictionary-encoded (aspects.store.lowcard), so ClickHouse does not
+# hash every row to convert them.
 
 _UUID_HALVES = struct.Struct("<QQ")
 _LOW_64 = (1 << 64) - 1
@@ -191,8 +194,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PACKED_INSERT_SETTINGS = {"optimize_on_insert": 0}
 
 
-# The raw table's derived columns (migration 0001), in its order, with the Native type each is
-# sent as (LowCardinality columns go as String, as ``source`` does). An INSERT that carries them
+# The raw table's derived columns (migration 0001), in its order, with the Native type of their
+# streams (the LowCardinality ones are String streams, re-encoded at insert when the native
+# encoder is loaded: aspects.store.lowcard). An INSERT that carries them
 # skips the EPHEMERAL JSON extraction and the DEFAULT expressions (chDB ~4 us less per statement).
 DERIVED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("emission_time", "DateTime64(6, 'UTC')"),
@@ -468,14 +472,22 @@ def _insert_block(
     blocks.extend(part.texts for part in parts)
     blocks.append(_native_string(b"stored_time") + _native_string(b"DateTime64(6, 'UTC')"))
     blocks.append(_INT64.pack(micros) * count)
-    blocks.append(_native_string(b"source") + _native_string(b"String"))
-    blocks.append(_native_string(source.encode()) * count)
+    blocks.append(_native_string(b"source") + _native_string(lowcard.TYPE.encode()))
+    blocks.append(lowcard.constant(_native_string(source.encode()), count))
     if with_derived:
+        encode = lowcard.native_encoder()
         stream = 0
         for (name, kind), streams in zip(DERIVED_COLUMNS, _STREAMS_OF, strict=True):
-            blocks.append(_native_string(name.encode()) + _native_string(kind.encode()))
-            for index in range(stream, stream + streams):
-                blocks.extend(part.derived[index] for part in parts if part.derived)
+            encoded = None
+            if encode is not None and name in lowcard.LOW_CARDINALITY:
+                encoded = encode([part.derived[stream] for part in parts if part.derived], count)
+            if encoded is not None:
+                blocks.append(_native_string(name.encode()) + _native_string(lowcard.TYPE.encode()))
+                blocks.append(encoded)
+            else:
+                blocks.append(_native_string(name.encode()) + _native_string(kind.encode()))
+                for index in range(stream, stream + streams):
+                    blocks.extend(part.derived[index] for part in parts if part.derived)
             stream += streams
     client.raw_insert(
         f"{database}.{TABLE}",
