@@ -289,6 +289,54 @@ def native_share(logs: Path, sample: int) -> str:
     return f"{handled:,} of {lines:,} ({handled / lines:.0%})"
 
 
+def chunk_path(chunks: list[Chunk], events: int) -> None:
+    """The workers' chunk path stage by stage (what a backfill worker runs): the native chunk
+    call without and with the derived columns, the converter's Python around it (the lines it
+    leaves, joining), and the hand-over both ways (medians of 3 passes, CPU per event)."""
+    from aspects.transform.fast import open_fast
+
+    fast = open_fast(Settings().transform, secret="benchmark-secret")
+    if fast is None:
+        print("  chunk path: the native transformer is not built")
+        return
+    spec = ConverterSpec(Settings().transform, "benchmark-secret", 16384, labels=False)
+    converter = build_converter(spec)
+    converted = [converter.convert(chunk) for chunk in chunks]  # warm the caches
+    sent = [pickle.dumps(item, pickle.HIGHEST_PROTOCOL) for item in converted]
+    given = [pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL) for chunk in chunks]
+    steps: dict[str, Any] = {
+        "native chunk, no derived": lambda: [fast.chunk(c.data, derive=False) for c in chunks],
+        "native chunk": lambda: [fast.chunk(c.data) for c in chunks],
+        "convert (all of it)": lambda: [converter.convert(c) for c in chunks],
+        "answer pickled (worker)": lambda: [
+            pickle.dumps(c, pickle.HIGHEST_PROTOCOL) for c in converted
+        ],
+        "answer unpickled (writer)": lambda: [pickle.loads(data) for data in sent],
+        "chunk pickled (writer)": lambda: [
+            pickle.dumps(c, pickle.HIGHEST_PROTOCOL) for c in chunks
+        ],
+        "chunk unpickled (worker)": lambda: [pickle.loads(data) for data in given],
+    }
+    times = {}
+    for name, step in steps.items():
+        runs = []
+        for _ in range(3):
+            began = time.process_time()
+            step()
+            runs.append(time.process_time() - began)
+        times[name] = statistics.median(runs) / events * 1e6
+    print("  the chunk path (a worker's, in this process; medians of 3):")
+    derived = times["native chunk"] - times["native chunk, no derived"]
+    python = times["convert (all of it)"] - times["native chunk"]
+    for name, value in [
+        ("native transform + packing", times["native chunk, no derived"]),
+        ("derived columns", derived),
+        ("Python around it", python),
+        *[(name, times[name]) for name in list(steps)[3:]],
+    ]:
+        print(f"    {name:28s} {value:6.1f} us")
+
+
 def stages(client: Client, work: Path, logs: Path, sample: int, views: bool) -> None:
     """CPU per event of each stage, in this process, on the first ``sample`` lines."""
     # Imported here: the backfill runs above also work with older versions of the package
@@ -350,6 +398,7 @@ def stages(client: Client, work: Path, logs: Path, sample: int, views: bool) -> 
     print(f"stages, one process, {events:,} lines -> {statements:,} statements (CPU per event):")
     for name, seconds in costs.items():
         print(f"  {name:28s} {seconds / events * 1e6:6.1f} us")
+    chunk_path(chunks, events)
     now = datetime.now(UTC)
 
     def insert(database: str) -> float:
