@@ -223,11 +223,13 @@ PAIRS = "{pairs:Array(Tuple(DateTime64(6, 'UTC'), UUID))}"
 # candidates' granules without lazy materialisation is cheaper for a page of scattered
 # statements. A key whose statements are few and scattered (an agent, an activity, a
 # registration) is cheapest read and sorted whole rather than in reverse primary-key order, part
-# by part; a key that a large share of the store has (a verb, the course in the related
-# activities) is cheapest read in order, stopping at the page's limit.
+# by part; a key that a large share of the store may have (a verb, the course in the related
+# activities, the credential of statements/read/mine) is cheapest read in order, stopping at the
+# page's limit (read whole, a verb's 200,000 keys cost ~8 ms more; in order, an agent's 200 cost
+# ~10 ms more).
 _SETTINGS = {"use_skip_indexes": 0, "query_plan_optimize_lazy_materialization": 0}
 _SCATTERED = {**_SETTINGS, "optimize_read_in_order": 0}
-_BROAD_KINDS = ("v", "O")
+_BROAD_KINDS = ("v", "O", "w")
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,23 +237,25 @@ class Plan:
     """How one page is read (:func:`plan`); the SQL texts take the parameters beside them.
 
     ``direct``: one query giving the whole answer (no key; or one key, through the key table),
-    run with ``settings``. Otherwise (several keys) ``own`` reads the candidates of the first
-    key from the key table in stored order, ``chunk`` at a time (``own_after`` continues after
-    the last candidate read); ``checks`` keeps the candidates whose row has the other keys;
-    ``referencing`` (None when no StatementRef can match) gives the statements matching through
-    their StatementRef target; ``fetch`` reads the page's statements for the ``{pairs}`` found
-    (stored_time, statement_id), in the requested order, ``limit + 1`` of them.
+    run with ``settings``. Otherwise (several keys) ``own`` reads up to ``chunk`` candidates of
+    the first key from the key table in stored order; ``checks`` keeps those whose row has the
+    other keys; ``referencing`` (None when no StatementRef can match) gives the statements
+    matching through their StatementRef target; ``fetch`` reads the page's statements for the
+    ``{pairs}`` found (stored_time, statement_id), in the requested order, ``limit + 1`` of
+    them. When the chunk held fewer matches than the page needs and the first key has more
+    candidates, ``fallback`` (:func:`build_sql`'s single query) answers instead, so a page
+    costs at most one chunk more than before.
     """
 
     parameters: dict[str, Any]
     settings: dict[str, Any]
     direct: str | None = None
     own: str | None = None
-    own_after: str | None = None
     checks: str | None = None
     referencing: str | None = None
     fetch: str = ""
     chunk: int = 0
+    fallback: tuple[str, dict[str, Any]] | None = None
 
 
 def plan(database: str, filters: Filters, refs: References) -> Plan:
@@ -259,10 +263,10 @@ def plan(database: str, filters: Filters, refs: References) -> Plan:
     (statement, stored, id) in the requested order, the rows :func:`build_sql`'s single query
     gives (what a query without keys or with one key runs).
 
-    With several keys that query read every further key's whole range of the key table as a
-    set (a verb's is a fifth of the store): agent + verb cost ~110 ms CPU at 1M statements.
-    Here the first key's candidates are read a chunk at a time and checked for the other keys on
-    their own row of ``lrs_statements`` (the columns the key table's view makes the keys from).
+    With several keys that query reads every further key's whole range of the key table as a
+    set (a verb's is a fifth of the store): agent + verb cost ~100 ms CPU at 1M statements.
+    Here the first key's newest (oldest) candidates are checked for the other keys on their own
+    row of ``lrs_statements`` (the columns the key table's view makes the keys from).
     """
     matches = match_keys(filters)
     own = list(matches)
@@ -287,10 +291,6 @@ def plan(database: str, filters: Filters, refs: References) -> Plan:
     )
     parameters["k0"] = own[0]
     scan = ["key = {k0:String}", *times, *not_voided]
-    operator = ">" if filters.ascending else "<"
-    after = "(stored_time, statement_id) " + (
-        f"{operator} ({{after_chunk_stored:DateTime64(6, 'UTC')}}, {{after_chunk_id:UUID}})"
-    )
     conditions = []
     for position, key in enumerate(own[1:], start=1):
         parameters[f"k{position}"] = key[2:]
@@ -326,11 +326,11 @@ def plan(database: str, filters: Filters, refs: References) -> Plan:
         parameters,
         _SCATTERED,
         own=head + " AND ".join(scan) + tail,
-        own_after=head + " AND ".join([*scan, after]) + tail,
         checks=checks,
         referencing=referencing_sql,
         fetch=fetch,
         chunk=chunk,
+        fallback=build_sql(database, filters, refs),
     )
 
 

@@ -58,6 +58,11 @@ def page(
         ).result_rows
     else:
         pairs = _own(client, steps, filters.limit + 1)
+        if pairs is None:  # the first chunk of candidates did not decide: the single query
+            assert steps.fallback is not None
+            sql, parameters = steps.fallback
+            rows = client.query(sql, parameters=parameters).result_rows
+            return [(orjson.loads(text), stored, id_) for text, stored, id_ in rows]
         if steps.referencing is not None:
             pairs += client.query(steps.referencing, parameters=steps.parameters).result_rows
         if not pairs:
@@ -70,29 +75,23 @@ def page(
     return [(orjson.loads(text), stored, statement_id) for text, stored, statement_id in rows]
 
 
-def _own(client: Client, steps: Plan, wanted: int) -> list[Any]:
+def _own(client: Client, steps: Plan, wanted: int) -> list[Any] | None:
     """(stored_time, statement_id) of up to ``wanted`` statements having every key of the query
-    themselves, in the requested order: the first key's candidates, a chunk at a time, those
-    whose row has the other keys kept."""
+    themselves, in the requested order, from the first key's first chunk of candidates (those
+    whose row has the other keys); None when that chunk is not enough to tell."""
     assert steps.own is not None
-    assert steps.own_after is not None
     assert steps.checks is not None
-    parameters = dict(steps.parameters)
-    kept: list[Any] = []
-    sql = steps.own
-    while True:
-        candidates = client.query(sql, parameters=parameters).result_rows
-        if candidates:
-            passing = client.query(
-                steps.checks,
-                parameters={**parameters, "pairs": [tuple(pair) for pair in candidates]},
-                settings=steps.settings,
-            ).result_rows
-            kept += passing
-        if len(kept) >= wanted or len(candidates) < steps.chunk:
-            return kept
-        parameters["after_chunk_stored"], parameters["after_chunk_id"] = candidates[-1]
-        sql = steps.own_after
+    candidates = client.query(steps.own, parameters=steps.parameters).result_rows
+    if not candidates:
+        return []
+    kept = client.query(
+        steps.checks,
+        parameters={**steps.parameters, "pairs": [tuple(pair) for pair in candidates]},
+        settings=steps.settings,
+    ).result_rows
+    if len(kept) >= wanted or len(candidates) < steps.chunk:
+        return list(kept)
+    return None
 
 
 def attachments(client: Client, database: str, hashes: list[str]) -> list[tuple[str, str, bytes]]:
