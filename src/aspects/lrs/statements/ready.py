@@ -4,10 +4,13 @@ One Python process serves the LRS (the embedded store admits one process, and th
 writer must be the only one stamping ``stored``), so its global interpreter lock caps it: parsing,
 validating and preparing 100 statements, then building their rows at the commit, took about half
 of the server's Python time. A :class:`ReceivePool` runs that part in ``lrs.receive_workers``
-spawned processes: a worker turns a request's body into :class:`Ready` items, each its statement's
-JSON text (``authority`` and ``version`` set) and every column of its ``lrs_statements`` row but
-``stored``. The writer only stamps them (:meth:`Ready.stamped`) and keeps every semantic it has
-for in-process items (the id check, conflicts, atomic batches, the journal, erasure).
+spawned processes: a worker turns a request's body (or its share of it) into one :class:`Ready`:
+the statements' ``lrs_statements`` rows packed as one Native block, ``stored`` left as
+fixed-width placeholders, and their ids and content hashes. The writer only stamps it in place
+(:meth:`Ready.stamped`), journals its texts and hands the block to the flush as it is; it keeps
+every semantic it has for in-process items (the id check, conflicts, atomic batches, the
+journal, erasure). So the server unpickles a few objects per request, not ~30 per statement,
+and serialises no rows (docs/lrs.md, "Session 7").
 
 A worker runs the same functions as the in-process path (:func:`~aspects.lrs.statements.receive.
 statements_from` and :mod:`~aspects.lrs.statements.prepare`), so a request gets the same answer
