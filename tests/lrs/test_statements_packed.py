@@ -20,7 +20,12 @@ import orjson
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from aspects.lrs.statements.prepare import INDEX_COLUMNS, index_row, stored_statement
+from aspects.lrs.statements.prepare import (
+    INDEX_COLUMNS,
+    index_row,
+    merge_blocks,
+    stored_statement,
+)
 from aspects.lrs.statements.ready import Ready, Stamps, read_json_body
 from aspects.lrs.statements.receive import statements_from
 from aspects.lrs.statements.writer import StatementWriter
@@ -201,3 +206,21 @@ def test_a_share_cannot_be_stamped_twice() -> None:
     stamped = Ready(*outcome[1]).stamped(Stamps(BASE), 0)
     with pytest.raises(ValueError):
         stamped.stamped(Stamps(BASE), 0)
+
+
+def test_merged_blocks_read_as_the_rows_of_each_block_in_turn() -> None:
+    """The flush merges the pending blocks into one (the Array columns' running counts carried
+    on): the rows read back are those of each block, in order, empty arrays included."""
+    rng = random.Random(7)
+    parts = []
+    for size in (1, 7, 3, 20):
+        sent = _random(rng, size)
+        outcome = read_json_body(orjson.dumps(sent), "2.0.0", AUTHORITY, False, None)
+        parts.append(Ready(*outcome[1]).stamped(Stamps(BASE), 0))
+    expected = [row for part in parts for row in decode(part.block)[1]]
+    assert any(row[13] == [] for row in expected)
+    assert any(len(row[10]) > 1 for row in expected)
+    merged = merge_blocks([(p.block, list(p.columns), p.count) for p in parts])
+    names, rows = decode(merged)
+    assert names == INDEX_COLUMNS
+    assert rows == expected

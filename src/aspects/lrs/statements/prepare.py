@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import sys
 import uuid
+from array import array
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -269,6 +271,9 @@ def _header(name: str, kind: str) -> bytes:
     return _prefix(len(name)) + name.encode() + _prefix(len(kind)) + kind.encode()
 
 
+_HEADERS = [_header(name, kind) for name, kind in zip(INDEX_COLUMNS, INDEX_TYPES, strict=True)]
+
+
 def unstamped_text(statement: dict[str, Any]) -> bytes:
     """The statement's JSON with ``stored`` (and ``timestamp``, when absent: it is the stored
     time then) last, holding :data:`STAMP_PLACEHOLDER` until the commit patches them in."""
@@ -280,16 +285,19 @@ def unstamped_text(statement: dict[str, Any]) -> bytes:
 
 def pack_rows(
     rows: list[list[Any]], has_timestamp: list[bool] | None = None
-) -> tuple[bytes, int, list[int]]:
+) -> tuple[bytes, list[int], list[int]]:
     """``rows`` (:func:`index_row` lists, the text as ``str`` or UTF-8 ``bytes``) as one Native
-    block: (block, offset of the ``stored_time`` values, spans). ``spans`` holds four offsets
+    block: (block, columns, spans). ``columns``: where each column's values start, and the
+    block's end (so ``columns[1]`` is where the ``stored_time`` values are). ``spans`` holds
+    four offsets
     per statement: its JSON text's start and end, and where its stored and timestamp
     placeholders start (-1: none). ``has_timestamp`` is given for rows whose texts come from
     :func:`unstamped_text` (their placeholders are located from it); None: rows already
     stamped."""
     out = bytearray(_prefix(len(INDEX_COLUMNS)) + _prefix(len(rows)))
-    headers = [_header(name, kind) for name, kind in zip(INDEX_COLUMNS, INDEX_TYPES, strict=True)]
+    headers = _HEADERS
     out += headers[0]
+    columns = [len(out)]
     for row in rows:
         raw = bytes.fromhex(row[0].replace("-", ""))
         if len(raw) != 16:
@@ -297,10 +305,11 @@ def pack_rows(
         out += raw[7::-1]
         out += raw[:7:-1]
     out += headers[1]
-    times = len(out)
+    columns.append(len(out))
     for row in rows:
         out += _MICROS.pack((row[1] - _EPOCH) // _MICROSECOND)
     out += headers[2]
+    columns.append(len(out))
     spans: list[int] = []
     for index, row in enumerate(rows):
         text = row[2]
@@ -317,6 +326,7 @@ def pack_rows(
             stamp = end - 2 - STAMP_WIDTH
             spans += (start, end, stamp - len(_TIMESTAMP_HEAD) - STAMP_WIDTH, stamp)
     out += headers[3]
+    columns.append(len(out))
     for row in rows:
         digest = row[3].encode()
         if len(digest) != 32:
@@ -324,6 +334,7 @@ def pack_rows(
         out += digest
     for column in range(4, len(INDEX_COLUMNS)):
         out += headers[column]
+        columns.append(len(out))
         if INDEX_TYPES[column] == "String":
             for row in rows:
                 value = row[column].encode()
@@ -339,4 +350,43 @@ def pack_rows(
                 value = element.encode()
                 out += _prefix(len(value))
                 out += value
-    return bytes(out), times, spans
+    columns.append(len(out))
+    return bytes(out), columns, spans
+
+
+def merge_blocks(parts: list[tuple[bytes, list[int], int]]) -> bytes:
+    """Blocks of :func:`pack_rows` (block, columns, rows) as one block: column by column, the
+    Array columns' running counts carried on from block to block. One block of 5,000 rows cost
+    chDB ~0.3-0.4 ms per 100 less than 50 blocks of 100 (docs/lrs.md, "Session 7")."""
+    out: list[bytes | memoryview] = [
+        _prefix(len(INDEX_COLUMNS)),
+        _prefix(sum(count for _, _, count in parts)),
+    ]
+    views = [(memoryview(block), columns, count) for block, columns, count in parts]
+    for column, kind in enumerate(INDEX_TYPES):
+        out.append(_HEADERS[column])
+        # a column's values end where the next column's header starts (or the block ends)
+        after = len(_HEADERS[column + 1]) if column + 1 < len(_HEADERS) else 0
+        if kind != "Array(String)":
+            out += [
+                view[columns[column] : columns[column + 1] - after] for view, columns, _ in views
+            ]
+            continue
+        carried = 0
+        for view, columns, count in views:
+            start = columns[column]
+            counts = array("Q")
+            counts.frombytes(view[start : start + 8 * count])
+            if sys.byteorder != "little":
+                counts.byteswap()
+            shifted = array("Q", [value + carried for value in counts]) if carried else counts
+            if count:
+                carried = shifted[-1]
+            if sys.byteorder != "little":
+                shifted.byteswap()
+            out.append(shifted.tobytes())
+        out += [
+            view[columns[column] + 8 * count : columns[column + 1] - after]
+            for view, columns, count in views
+        ]
+    return b"".join(out)

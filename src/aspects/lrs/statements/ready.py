@@ -77,7 +77,8 @@ class Ready:
     Native block (:func:`~aspects.lrs.statements.prepare.pack_rows`).
 
     A receive worker makes one per request (or per share of one) with ``stored`` left as
-    placeholders: the ``stored_time`` values (zeros, from offset ``times``) and, in each JSON
+    placeholders: the ``stored_time`` values (zeros, from offset ``columns[1]``; ``columns``:
+    where each column's values start, then the block's end) and, in each JSON
     text, ``stored`` and the ``timestamp`` the client did not give
     (:data:`~aspects.lrs.statements.prepare.STAMP_PLACEHOLDER`, at the offsets in ``spans``).
     The commit writes them in place (:meth:`stamped`) and journals the texts
@@ -90,7 +91,7 @@ class Ready:
     hashes: list[str]
     given: list[bool]
     block: bytes
-    times: int
+    columns: array[int]
     spans: array[int]
     definitions: list[tuple[int, str, str, str]] = field(default_factory=list)
     stamped_already: bool = False
@@ -105,13 +106,13 @@ class Ready:
     ) -> Ready:
         """``rows`` (index_row lists) packed: stamped when ``has_timestamp`` is None, else
         their texts end with the placeholders of ``unstamped_text``."""
-        block, times, spans = pack_rows(rows, has_timestamp)
+        block, columns, spans = pack_rows(rows, has_timestamp)
         return cls(
             [row[0] for row in rows],
             [row[3] for row in rows],
             given,
             block,
-            times,
+            array("q", columns),
             array("q", spans),
             definitions or [],
             has_timestamp is None,
@@ -138,7 +139,7 @@ class Ready:
         times = array("q", range(first, first + count))
         if sys.byteorder != "little":
             times.byteswap()
-        block[self.times : self.times + 8 * count] = times.tobytes()
+        block[self.columns[1] : self.columns[1] + 8 * count] = times.tobytes()
         spans = self.spans
         for index in range(count):
             stamp = stamps.at(position + index).encode()
@@ -152,7 +153,7 @@ class Ready:
             self.hashes,
             self.given,
             bytes(block),
-            self.times,
+            self.columns,
             spans,
             self.definitions,
             True,
@@ -194,7 +195,7 @@ class Ready:
             renumbered[index] = len(rows)
             statement = orjson.loads(text)
             item = Incoming(statement, self.ids[index], self.hashes[index], self.given[index])
-            (micros,) = _MICROS.unpack_from(self.block, self.times + 8 * index)
+            (micros,) = _MICROS.unpack_from(self.block, self.columns[1] + 8 * index)
             stored = _UNSTAMPED + timedelta(microseconds=micros)
             rows.append(index_row(item, statement, stored, text))
             has_timestamp.append(spans[4 * index + 3] < 0)
@@ -227,13 +228,13 @@ def _ready(items: list[Incoming], authority: dict[str, Any], version: str) -> tu
             text = orjson.dumps(definition, option=orjson.OPT_SORT_KEYS)
             digest = hashlib.blake2b(text, digest_size=16).hexdigest()
             definitions.append((index, activity_id, digest, text.decode()))
-    block, times, spans = pack_rows(rows, has_timestamp)
+    block, columns, spans = pack_rows(rows, has_timestamp)
     return (
         [item.statement_id for item in items],
         [item.content_hash for item in items],
         [item.given_id for item in items],
         block,
-        times,
+        array("q", columns),
         array("q", spans),
         definitions,
     )

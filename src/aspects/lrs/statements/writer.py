@@ -50,6 +50,7 @@ from aspects.lrs.statements.prepare import (
     Incoming,
     activity_definitions,
     index_row,
+    merge_blocks,
     stored_statement,
 )
 from aspects.lrs.statements.ready import Ready, Stamps
@@ -536,13 +537,13 @@ class StatementWriter:
             self._known_definitions.clear()
 
     def _insert_index(self, index: list[Ready]) -> None:
-        """One INSERT of the packed blocks, one after the other (ClickHouse squashes them)."""
-        blocks = [part.block for part in index if part.count]
+        """One INSERT of the packed blocks, merged into one (prepare.merge_blocks)."""
+        blocks = [(part.block, list(part.columns), part.count) for part in index if part.count]
         if blocks:
             self._client.raw_insert(
                 f"{self._database}.lrs_statements",
                 INDEX_COLUMNS,
-                insert_block=b"".join(blocks),
+                insert_block=blocks[0][0] if len(blocks) == 1 else merge_blocks(blocks),
                 fmt="Native",
                 settings=_INSERT_SETTINGS,
             )
