@@ -42,3 +42,14 @@ def store(chdb_client: Client, store_settings: StoreSettings) -> Iterator[Client
     migrate(chdb_client, store_settings)
     yield chdb_client
     chdb_client.command(f"DROP DATABASE IF EXISTS {store_settings.database}")
+
+
+@pytest.fixture
+def other_db(chdb_client: Client, store_settings: StoreSettings) -> Iterator[str]:
+    """A second migrated database beside ``store``'s (to compare two ways of writing)."""
+    from aspects.store.migrate import migrate
+
+    settings = store_settings.model_copy(update={"database": store_settings.database + "_b"})
+    migrate(chdb_client, settings)
+    yield settings.database
+    chdb_client.command(f"DROP DATABASE IF EXISTS {settings.database}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,6 @@ from aspects.lrs.statements.prepare import (
 from aspects.lrs.statements.ready import Ready, Stamps, read_json_body
 from aspects.lrs.statements.receive import statements_from
 from aspects.lrs.statements.writer import StatementWriter
-from aspects.store.migrate import migrate
 from aspects.store.settings import StoreSettings
 from aspects.xapi.validation import StatementInvalid, validate_statement
 from tests.lrs.native_block import decode
@@ -38,15 +36,6 @@ from tests.lrs.test_statements_ready import AUTHORITY, _variety
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "erb" / "xapi"
 BASE = datetime(2026, 11, 28, 7, 0, 0, 999_950, tzinfo=UTC)  # stamps cross a second
-
-
-@pytest.fixture
-def other_db(chdb_client: Client, store_settings: StoreSettings) -> Iterator[str]:
-    """A second migrated database beside ``store``'s."""
-    settings = store_settings.model_copy(update={"database": store_settings.database + "_b"})
-    migrate(chdb_client, settings)
-    yield settings.database
-    chdb_client.command(f"DROP DATABASE IF EXISTS {settings.database}")
 
 
 def _fixtures() -> list[dict[str, Any]]:

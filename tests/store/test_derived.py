@@ -18,8 +18,7 @@ import os
 import random
 import re
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -27,20 +26,18 @@ import pytest
 from clickhouse_connect.driver.client import Client
 
 from aspects.privacy.tombstones import record_tombstones
-from aspects.store.migrate import migrate
 from aspects.store.settings import StoreSettings
 from aspects.store.statements import (
-    DERIVED_COLUMNS,
     DERIVED_STREAMS,
     PackedStatements,
     StatementPacker,
     actor_id_of,
     insert_packed,
 )
-from aspects.transform.errors import MalformedEvent
 from aspects.transform.fast import native_state
+from tests.erb import fixture_statements, transformer_statements
+from tests.store.raw_rows import raw_rows
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "erb"
 STATE = native_state()
 pytestmark = pytest.mark.skipif(
     STATE != "loaded" and os.environ.get("ASPECTS_EXPECT_COMPILED") != "1",
@@ -57,29 +54,11 @@ def derive() -> Derive:
     return function
 
 
-@pytest.fixture
-def other_db(chdb_client: Client, store_settings: StoreSettings) -> Iterator[str]:
-    """A second migrated database beside ``store``'s."""
-    settings = store_settings.model_copy(update={"database": store_settings.database + "_b"})
-    migrate(chdb_client, settings)
-    yield settings.database
-    chdb_client.command(f"DROP DATABASE IF EXISTS {settings.database}")
-
-
 def _pack(texts: list[bytes]) -> PackedStatements:
     packer = StatementPacker()
     for text in texts:
         packer.add(str(uuid.uuid4()), text, "someone")
     return packer.build()
-
-
-def _rows(client: Client, db: str) -> list[tuple[Any, ...]]:
-    names = ", ".join(name for name, _ in DERIVED_COLUMNS)
-    rows = client.query(
-        f"SELECT toString(statement_id), statement, stored_time, source, {names} "
-        f"FROM {db}.xapi_statements FINAL ORDER BY statement_id"
-    ).result_rows
-    return [tuple(repr(v) if isinstance(v, float) else v for v in row) for row in rows]
 
 
 def _compare(
@@ -101,36 +80,14 @@ def _compare(
     assert all(part.derived is not None for part in parts[:-1])
     assert insert_packed(client, db, parts, STORED, "t") == len(texts)
     assert insert_packed(client, other, [packed], STORED, "t") == len(texts)
-    assert _rows(client, db) == _rows(client, other)
+    assert raw_rows(client, db) == raw_rows(client, other)
     return sum(sure), len(texts) - sum(sure)
-
-
-def _fixture_statements() -> list[dict[str, Any]]:
-    statements: list[dict[str, Any]] = []
-    for path in sorted((FIXTURES / "xapi").glob("*.json")):
-        value = json.loads(path.read_text())
-        statements += value if isinstance(value, list) else [value]
-    return statements
-
-
-def _transformed() -> list[dict[str, Any]]:
-    """Our transformer's statements for every ERB event (as the backfill writes them)."""
-    from tests.transform.conftest import erb_transformer
-
-    transformer = erb_transformer()
-    out: list[dict[str, Any]] = []
-    for path in sorted((FIXTURES / "events").glob("*.json")):
-        try:
-            out += transformer.transform(json.loads(path.read_text()))
-        except MalformedEvent:
-            continue
-    return out
 
 
 def test_fixture_and_transformer_statements_are_all_sure_and_equal(
     store: Client, store_settings: StoreSettings, other_db: str, derive: Derive
 ) -> None:
-    statements = _fixture_statements() + _transformed()
+    statements = fixture_statements() + transformer_statements()
     assert len(statements) > 100
     texts = [orjson.dumps(statement) for statement in statements]
     sure, unsure = _compare(store, derive, store_settings.database, other_db, texts)
@@ -317,11 +274,11 @@ def _text(rng: random.Random, statement: dict[str, Any]) -> bytes:
     return text
 
 
-def test_random_variations_give_the_same_rows(
+def test_random_variations_give_the_sameraw_rows(
     store: Client, store_settings: StoreSettings, other_db: str, derive: Derive
 ) -> None:
     rng = random.Random(20261128)
-    bases = _fixture_statements() + _transformed()
+    bases = fixture_statements() + transformer_statements()
     texts = [_text(rng, _vary(rng, rng.choice(bases))) for _ in range(3000)]
     sure, unsure = _compare(store, derive, store_settings.database, other_db, texts)
     assert min(sure, unsure) > 500, (sure, unsure)
@@ -381,5 +338,5 @@ def test_mixed_parts_and_the_erasure_filter(
     plain = [PackedStatements(part.ids, part.texts, part.actors) for part in parts]
     assert insert_packed(store, other_db, plain, STORED, "t") == 5
     kept = {str(s["id"]) for s in statements if actor_id_of(s) == "kept"}
-    assert {row[0] for row in _rows(store, db)} == kept
-    assert _rows(store, db) == [row for row in _rows(store, other_db) if row[0] in kept]
+    assert {row[0] for row in raw_rows(store, db)} == kept
+    assert raw_rows(store, db) == [row for row in raw_rows(store, other_db) if row[0] in kept]

@@ -20,12 +20,12 @@ from aspects.store import lowcard
 from aspects.store.migrate import migrate
 from aspects.store.settings import StoreSettings
 from aspects.store.statements import (
-    DERIVED_COLUMNS,
     PackedStatements,
     StatementPacker,
     insert_packed,
 )
 from aspects.transform.fast import native_state
+from tests.store.raw_rows import raw_rows
 
 STATE = native_state()
 pytestmark = pytest.mark.skipif(
@@ -139,15 +139,6 @@ def _statement(rng: random.Random, index: int) -> bytes:
     return orjson.dumps(statement)
 
 
-def _rows(client: Client, db: str) -> list[tuple[object, ...]]:
-    names = ", ".join(name for name, _ in DERIVED_COLUMNS)
-    rows = client.query(
-        f"SELECT toString(statement_id), statement, stored_time, source, {names} "
-        f"FROM {db}.xapi_statements FINAL ORDER BY statement_id"
-    ).result_rows
-    return [tuple(repr(v) if isinstance(v, float) else v for v in row) for row in rows]
-
-
 def test_same_rows_as_strings_and_as_clickhouse_computes(
     chdb_client: Client,
     store: Client,
@@ -173,7 +164,7 @@ def test_same_rows_as_strings_and_as_clickhouse_computes(
     monkeypatch.setattr(lowcard, "native_encoder", lambda: None)
     assert insert_packed(chdb_client, as_strings, parts, STORED, "src") == 1001
 
-    rows = _rows(chdb_client, store_settings.database)
+    rows = raw_rows(chdb_client, store_settings.database)
     assert len(rows) == 1001
     assert len({row[4 + 1] for row in rows}) > 256  # actor_id: UInt16 indexes
-    assert rows == _rows(chdb_client, as_strings) == _rows(chdb_client, computed)
+    assert rows == raw_rows(chdb_client, as_strings) == raw_rows(chdb_client, computed)

@@ -69,7 +69,9 @@ def _pack(statements: list[dict[str, object]]) -> PackedStatements:
     return packer.build()
 
 
-@pytest.mark.parametrize("value", ["00000000-0000-0000-0000-000000000000", str(uuid.uuid4())])
+@pytest.mark.parametrize(
+    "value", ["00000000-0000-0000-0000-000000000000", "5b1a95f6-88f1-4319-a735-7b86d145acfd"]
+)
 def test_uuid_bytes_round_trip(value: str) -> None:
     packed = PackedStatements(uuid_bytes(value), b"\x00", ["a"])
     assert [str(item) for item in packed.ids_each()] == [value]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-import json
 import os
 import random
 import re
@@ -27,16 +26,15 @@ import orjson
 import pytest
 
 from aspects.lrs.statements import receive
-from aspects.transform.errors import MalformedEvent
 from aspects.transform.fast import native_state
 from aspects.xapi import fast
 from aspects.xapi.validation import StatementInvalid, validate_statement
+from tests.erb import fixture_statements, transformer_statements
 from tests.xapi import test_validation
 from tests.xapi.test_native import mutations
 from tests.xapi.test_validation import statement as base_statement
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "fixtures" / "erb"
 VERSIONS = ("1.0.3", "2.0.0")
 STATE = native_state()
 pytestmark = pytest.mark.skipif(
@@ -87,28 +85,6 @@ def compare(verdicts: Verdicts, body: bytes) -> tuple[int, int, int]:
     return valid, sure, 2 * len(statements)
 
 
-def _fixture_statements() -> list[dict[str, Any]]:
-    statements: list[dict[str, Any]] = []
-    for path in sorted((FIXTURES / "xapi").glob("*.json")):
-        value = json.loads(path.read_text())
-        statements += value if isinstance(value, list) else [value]
-    return statements
-
-
-def _transformed() -> list[dict[str, Any]]:
-    """Our transformer's statements for every ERB event (what the LMS side sends)."""
-    from tests.transform.conftest import erb_transformer
-
-    transformer = erb_transformer()
-    out: list[dict[str, Any]] = []
-    for path in sorted((FIXTURES / "events").glob("*.json")):
-        try:
-            out += transformer.transform(json.loads(path.read_text()))
-        except MalformedEvent:
-            continue
-    return out
-
-
 def _benchmark_statements(count: int) -> list[dict[str, Any]]:
     """What benchmarks/lrs_post.py and lrs_cpu.py send."""
     spec = importlib.util.spec_from_file_location("_lrs_common", ROOT / "benchmarks/lrs_common.py")
@@ -121,7 +97,7 @@ def _benchmark_statements(count: int) -> list[dict[str, Any]]:
 
 
 def realistic() -> list[dict[str, Any]]:
-    return [*_fixture_statements(), *_transformed(), *_benchmark_statements(500)]
+    return [*fixture_statements(), *transformer_statements(), *_benchmark_statements(500)]
 
 
 def test_realistic_statements_are_all_sure(verdicts: Verdicts) -> None:

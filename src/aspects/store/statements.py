@@ -31,6 +31,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError
 
 from aspects.store import lowcard
+from aspects.store.native_format import PREFIXES, leb128, native_string
 
 TABLE = "xapi_statements"
 TOMBSTONE_TABLE = "privacy_tombstones"
@@ -220,23 +221,6 @@ _STREAMS_OF = tuple(2 if kind.startswith("Nullable") else 1 for _, kind in DERIV
 DERIVED_STREAMS = sum(_STREAMS_OF)
 
 
-def _leb128(value: int) -> bytes:
-    out = bytearray()
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-# Length prefixes of statements up to 16 KiB, looked up instead of computed for each statement.
-_PREFIXES = [_leb128(length) for length in range(1 << 14)]
-
-
-def _native_string(value: bytes) -> bytes:
-    return _leb128(len(value)) + value
-
-
 def uuid_bytes(statement_id: str) -> bytes:
     """A UUID as ClickHouse lays it out in Native/RowBinary (two little-endian halves)."""
     value = int(statement_id.replace("-", ""), 16)
@@ -291,7 +275,7 @@ class PackedStatements:
         """Only the statements whose ``keep`` is true."""
         ids = self.ids
         texts = [
-            _native_string(text)
+            native_string(text)
             for text, wanted in zip(self.texts_each(), keep, strict=True)
             if wanted
         ]
@@ -338,7 +322,7 @@ class StatementPacker:
         self._ids += raw[7::-1]  # the high half, little-endian
         self._ids += raw[:7:-1]  # the low half
         length = len(text)
-        self._texts += _PREFIXES[length] if length < 16384 else _leb128(length)
+        self._texts += PREFIXES[length] if length < 16384 else leb128(length)
         self._texts += text
         self._actors.append(actor_id)
 
@@ -353,7 +337,7 @@ class StatementPacker:
         sizes = len(ids), len(columns), len(actors)
         dumps = orjson.dumps
         fromhex = bytes.fromhex
-        prefixes = _PREFIXES
+        prefixes = PREFIXES
         try:
             for statement in statements:
                 raw = fromhex(statement["id"].replace("-", ""))
@@ -363,7 +347,7 @@ class StatementPacker:
                 ids += raw[:7:-1]  # the low half
                 text = dumps(statement)
                 length = len(text)
-                columns += prefixes[length] if length < 16384 else _leb128(length)
+                columns += prefixes[length] if length < 16384 else leb128(length)
                 columns += text
                 try:  # the transformer's usual, pseudonymous actor
                     actor = statement["actor"]["account"]["name"]
@@ -391,13 +375,13 @@ class StatementPacker:
         halves = array("Q", ids)
         halves.byteswap()
         actors = [row[2] for row in rows]
-        prefixes = _PREFIXES
+        prefixes = PREFIXES
         columns = self._texts
         size = len(columns)
         try:
             for _, text, _ in rows:
                 length = len(text)
-                columns += prefixes[length] if length < 16384 else _leb128(length)
+                columns += prefixes[length] if length < 16384 else leb128(length)
                 columns += text
         except BaseException:
             del columns[size:]
@@ -465,15 +449,15 @@ def _insert_block(
     columns = list(_COLUMNS)
     if with_derived:
         columns += [name for name, _ in DERIVED_COLUMNS]
-    blocks: list[bytes] = [_leb128(len(columns)), _leb128(count)]
-    blocks.append(_native_string(b"statement_id") + _native_string(b"UUID"))
+    blocks: list[bytes] = [leb128(len(columns)), leb128(count)]
+    blocks.append(native_string(b"statement_id") + native_string(b"UUID"))
     blocks.extend(part.ids for part in parts)
-    blocks.append(_native_string(b"statement") + _native_string(b"String"))
+    blocks.append(native_string(b"statement") + native_string(b"String"))
     blocks.extend(part.texts for part in parts)
-    blocks.append(_native_string(b"stored_time") + _native_string(b"DateTime64(6, 'UTC')"))
+    blocks.append(native_string(b"stored_time") + native_string(b"DateTime64(6, 'UTC')"))
     blocks.append(_INT64.pack(micros) * count)
-    blocks.append(_native_string(b"source") + _native_string(lowcard.TYPE.encode()))
-    blocks.append(lowcard.constant(_native_string(source.encode()), count))
+    blocks.append(native_string(b"source") + native_string(lowcard.TYPE.encode()))
+    blocks.append(lowcard.constant(native_string(source.encode()), count))
     if with_derived:
         encode = lowcard.native_encoder()
         stream = 0
@@ -482,10 +466,10 @@ def _insert_block(
             if encode is not None and name in lowcard.LOW_CARDINALITY:
                 encoded = encode([part.derived[stream] for part in parts if part.derived], count)
             if encoded is not None:
-                blocks.append(_native_string(name.encode()) + _native_string(lowcard.TYPE.encode()))
+                blocks.append(native_string(name.encode()) + native_string(lowcard.TYPE.encode()))
                 blocks.append(encoded)
             else:
-                blocks.append(_native_string(name.encode()) + _native_string(kind.encode()))
+                blocks.append(native_string(name.encode()) + native_string(kind.encode()))
                 for index in range(stream, stream + streams):
                     blocks.extend(part.derived[index] for part in parts if part.derived)
             stream += streams

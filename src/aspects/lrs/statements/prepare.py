@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from aspects.store.native_format import length_prefix
 from aspects.xapi.agents import agent_keys
 from aspects.xapi.validation import VOIDED
 
@@ -251,24 +252,8 @@ _MICROS = struct.Struct("<q")
 _OFFSET = struct.Struct("<Q")
 
 
-def _leb128(value: int) -> bytes:
-    out = bytearray()
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-_PREFIXES = [_leb128(length) for length in range(1 << 14)]
-
-
-def _prefix(length: int) -> bytes:
-    return _PREFIXES[length] if length < 16384 else _leb128(length)
-
-
 def _header(name: str, kind: str) -> bytes:
-    return _prefix(len(name)) + name.encode() + _prefix(len(kind)) + kind.encode()
+    return length_prefix(len(name)) + name.encode() + length_prefix(len(kind)) + kind.encode()
 
 
 _HEADERS = [_header(name, kind) for name, kind in zip(INDEX_COLUMNS, INDEX_TYPES, strict=True)]
@@ -294,7 +279,7 @@ def pack_rows(
     placeholders start (-1: none). ``has_timestamp`` is given for rows whose texts come from
     :func:`unstamped_text` (their placeholders are located from it); None: rows already
     stamped."""
-    out = bytearray(_prefix(len(INDEX_COLUMNS)) + _prefix(len(rows)))
+    out = bytearray(length_prefix(len(INDEX_COLUMNS)) + length_prefix(len(rows)))
     headers = _HEADERS
     out += headers[0]
     columns = [len(out)]
@@ -314,7 +299,7 @@ def pack_rows(
     for index, row in enumerate(rows):
         text = row[2]
         data: bytes = text if isinstance(text, bytes) else text.encode()
-        out += _prefix(len(data))
+        out += length_prefix(len(data))
         start = len(out)
         out += data
         end = len(out)
@@ -338,7 +323,7 @@ def pack_rows(
         if INDEX_TYPES[column] == "String":
             for row in rows:
                 value = row[column].encode()
-                out += _prefix(len(value))
+                out += length_prefix(len(value))
                 out += value
             continue
         total = 0
@@ -348,7 +333,7 @@ def pack_rows(
         for row in rows:
             for element in row[column]:
                 value = element.encode()
-                out += _prefix(len(value))
+                out += length_prefix(len(value))
                 out += value
     columns.append(len(out))
     return bytes(out), columns, spans
@@ -359,8 +344,8 @@ def merge_blocks(parts: list[tuple[bytes, list[int], int]]) -> bytes:
     Array columns' running counts carried on from block to block. One block of 5,000 rows cost
     chDB ~0.3-0.4 ms per 100 less than 50 blocks of 100 (docs/lrs.md, "Session 7")."""
     out: list[bytes | memoryview] = [
-        _prefix(len(INDEX_COLUMNS)),
-        _prefix(sum(count for _, _, count in parts)),
+        length_prefix(len(INDEX_COLUMNS)),
+        length_prefix(sum(count for _, _, count in parts)),
     ]
     views = [(memoryview(block), columns, count) for block, columns, count in parts]
     for column, kind in enumerate(INDEX_TYPES):

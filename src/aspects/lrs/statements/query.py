@@ -316,11 +316,7 @@ def plan(database: str, filters: Filters, refs: References) -> Plan:
             f"toUUIDOrZero(substring(key, 3)) IN ({targets})",
         ]
         if filters.authority is not None:
-            parameters["authority"] = f"w {filters.authority}"
-            referencing.append(
-                f"statement_id IN (SELECT statement_id FROM {keys_table} "
-                f"WHERE {' AND '.join(['key = {authority:String}', *times])})"
-            )
+            referencing.append(_by_authority(keys_table, filters.authority, times, parameters))
         referencing_sql = f"{head}{' AND '.join(referencing)} {order}"
     return Plan(
         parameters,
@@ -411,11 +407,7 @@ def build_sql(database: str, filters: Filters, refs: References) -> tuple[str, d
             f"toUUIDOrZero(substring(key, 3)) IN (SELECT statement_id FROM ({targets}))",
         ]
         if filters.authority is not None:
-            parameters["authority"] = f"w {filters.authority}"
-            referencing.append(
-                f"statement_id IN (SELECT statement_id FROM {keys_table} "
-                f"WHERE {' AND '.join(['key = {authority:String}', *times])})"
-            )
+            referencing.append(_by_authority(keys_table, filters.authority, times, parameters))
         candidates.append(
             f"SELECT stored_time, statement_id FROM {keys_table} "
             f"WHERE {' AND '.join(referencing)} {order}"
@@ -427,3 +419,15 @@ def build_sql(database: str, filters: Filters, refs: References) -> tuple[str, d
         f"{order}"
     )
     return sql, parameters
+
+
+def _by_authority(
+    keys_table: str, authority: str, times: list[str], parameters: dict[str, Any]
+) -> str:
+    """The condition that a referencing statement was stored under ``authority`` (its 'w' key)
+    within the page's window."""
+    parameters["authority"] = f"w {authority}"
+    return (
+        f"statement_id IN (SELECT statement_id FROM {keys_table} "
+        f"WHERE {' AND '.join(['key = {authority:String}', *times])})"
+    )
