@@ -56,13 +56,12 @@ def page(
         rows = client.query(
             steps.direct, parameters=steps.parameters, settings=steps.settings
         ).result_rows
+    elif (pairs := _own(client, steps, filters.limit + 1)) is None:
+        # the first chunk of candidates did not decide: the single query
+        assert steps.fallback is not None
+        sql, parameters = steps.fallback
+        rows = client.query(sql, parameters=parameters).result_rows
     else:
-        pairs = _own(client, steps, filters.limit + 1)
-        if pairs is None:  # the first chunk of candidates did not decide: the single query
-            assert steps.fallback is not None
-            sql, parameters = steps.fallback
-            rows = client.query(sql, parameters=parameters).result_rows
-            return [(orjson.loads(text), stored, id_) for text, stored, id_ in rows]
         if steps.referencing is not None:
             pairs += client.query(steps.referencing, parameters=steps.parameters).result_rows
         if not pairs:
