@@ -14,8 +14,18 @@ windows (copied_through, committed_through] cover every statement the process wr
 several processes sharing a store each copy their own windows (a statement of another process
 that falls inside one is merely copied twice).
 
-Erased learners stay erased: while no tombstone exists the copy runs inside ClickHouse
-(``INSERT ... SELECT``); otherwise the rows go through ``insert_statements``' tombstone filter.
+The rows come from memory when it can: the writer hands over, with each flush, the flushed
+statements' raw-table columns (:class:`~aspects.lrs.statements.rawblock.HeldRows`: ids, stored
+times, stamped texts); when what is held covers the whole window, the copy inserts them as one
+Native block with the derived columns computed by the native code (no read-back, no JSON
+extraction by ClickHouse; a flush with a statement the native code is not sure of goes in a
+second block without them, which ClickHouse fills). Otherwise (after a restart or a replay: the
+window starts before what is held; a writer that handed nothing over; copies failing long
+enough that holding was given up) the copy runs inside ClickHouse (``INSERT ... SELECT``).
+
+Erased learners stay erased: while a tombstone exists the rows are read back and go through
+``insert_statements``' tombstone filter, whatever is held (a learner erased between the flush
+and the copy is deleted from ``lrs_statements`` and has a tombstone: neither path copies them).
 """
 
 from __future__ import annotations
@@ -29,11 +39,19 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+from aspects.lrs.statements.rawblock import HeldRows, native_derive, raw_blocks
 from aspects.lrs.statements.sql import load
-from aspects.store.statements import StatementRow, erased_hashes, insert_statements
+from aspects.store import lowcard
+from aspects.store.statements import TABLE, StatementRow, erased_hashes, insert_statements
 
 SOURCE = "lrs"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Held statements beyond this count (copies failing for a long while) are dropped and the
+# window copied by INSERT ... SELECT: memory stays bounded (~1.3 KB per statement).
+MAX_HELD = 200_000
+# A window holds each statement once: nothing for ClickHouse to collapse inside the block (the
+# ingest's packed inserts into this table skip that pass too).
+_INSERT_SETTINGS = {"optimize_on_insert": 0}
 log = logging.getLogger(__name__)
 
 
@@ -60,8 +78,18 @@ class RawCopier:
     """Copies the statements its writer committed into ``xapi_statements`` (module docstring)."""
 
     def __init__(
-        self, client: Client, database: str, *, name: str = "lrs", interval: float = 0.5
+        self,
+        client: Client,
+        database: str,
+        *,
+        name: str = "lrs",
+        interval: float = 0.5,
+        from_memory: bool = True,
+        derive: bool = True,
     ) -> None:
+        """``from_memory``: copy from what the writer hands over when it covers the window
+        (module docstring); ``derive``: with the derived columns computed by the native build
+        when it is loaded (else ClickHouse computes them from the JSON)."""
         self._client = client
         self._database = database
         self._name = name
@@ -73,6 +101,18 @@ class RawCopier:
         self._task: asyncio.Task[None] | None = None
         self._insert_sql = load("copy_insert.sql", database)
         self._select_sql = load("copy_select.sql", database)
+        # What the writer handed over since the last copy, and the newest ``stored`` of a
+        # statement it did not (a window starting below that is copied inside ClickHouse).
+        self._from_memory = from_memory
+        self._held: list[HeldRows] = []  # under self._lock
+        self._held_count = 0  # under self._lock
+        self._gap_through = _EPOCH  # under self._lock
+        self._derive = native_derive() if from_memory and derive else None
+        self._encode = lowcard.native_encoder() if from_memory else None
+        # What the copies from memory did (tests and benchmarks read them): how many, and how
+        # many statements went with their derived columns.
+        self.memory_copies = 0
+        self.derived_statements = 0
 
     # -- state -------------------------------------------------------------------------------
 
@@ -91,12 +131,23 @@ class RawCopier:
         with self._lock:
             self._copied_through = copied
             self._committed_through = max(self._committed_through, newest)
+            self._gap_through = max(self._gap_through, newest)  # stored before: not held
         return newest
 
-    def committed(self, through: datetime) -> None:
-        """The writer stored every statement of this process up to ``through``."""
+    def committed(self, through: datetime, held: HeldRows | None = None) -> None:
+        """The writer stored every statement of this process up to ``through``; ``held``:
+        those it stored since its last call, as the raw table's columns (None: not given)."""
         with self._lock:
             self._committed_through = max(self._committed_through, through)
+            if held is None or not self._from_memory:
+                self._gap_through = max(self._gap_through, through)
+            elif held.count:
+                self._held.append(held)
+                self._held_count += held.count
+                if self._held_count > MAX_HELD:
+                    self._gap_through = max(self._gap_through, through)
+                    self._held.clear()
+                    self._held_count = 0
 
     def pending(self) -> bool:
         with self._lock:
@@ -114,22 +165,39 @@ class RawCopier:
                 self.resume()
             with self._lock:
                 lower, upper = self._copied_through, self._committed_through
+                held = list(self._held)
+                whole = lower is not None and self._gap_through <= lower
             if lower is None or upper <= lower:
                 return False
-            self._copy(lower, upper)
+            self._copy(lower, upper, held if whole else None)
             self._record(upper)
             with self._lock:
                 self._copied_through = upper
+                # Those taken are copied; any handed over meanwhile are the next window's.
+                if self._held[: len(held)] == held:
+                    del self._held[: len(held)]
+                    self._held_count -= sum(part.count for part in held)
             return True
 
-    def _copy(self, lower: datetime, upper: datetime) -> None:
+    def _copy(self, lower: datetime, upper: datetime, held: list[HeldRows] | None) -> None:
+        """Copy the window (lower, upper]: from ``held`` (every statement of the window) when
+        given and nobody is erased, else inside ClickHouse or through the tombstone filter."""
         window = {"lower": _param(lower), "upper": _param(upper)}
         if not erased_hashes(self._client, self._database):
-            # A window holds each statement once: nothing for ClickHouse to collapse inside
-            # the block (the ingest's packed inserts into this table skip that pass too).
-            self._client.command(
-                self._insert_sql, parameters=window, settings={"optimize_on_insert": 0}
-            )
+            if held is not None:
+                for names, block, count in raw_blocks(held, SOURCE, self._derive, self._encode):
+                    self._client.raw_insert(
+                        f"{self._database}.{TABLE}",
+                        names,
+                        insert_block=block,
+                        fmt="Native",
+                        settings=_INSERT_SETTINGS,
+                    )
+                    if len(names) > 4:
+                        self.derived_statements += count
+                self.memory_copies += 1
+                return
+            self._client.command(self._insert_sql, parameters=window, settings=_INSERT_SETTINGS)
             return
         rows = [
             StatementRow(statement_id, text, _utc(stored), SOURCE)

@@ -175,6 +175,21 @@ class Ready:
             )
         return b"".join(pieces)
 
+    def raw_columns(self) -> tuple[bytes, bytes, bytes]:
+        """The statements' ids, stored times and texts as Native column values, as the raw
+        table takes them (the copier's :class:`~aspects.lrs.statements.rawblock.HeldRows`):
+        slices of the block, whose first three columns are laid out the same way."""
+        count = self.count
+        if not count:
+            return b"", b"", b""
+        block = self.block
+        columns = self.columns
+        return (
+            block[columns[0] : columns[0] + 16 * count],
+            block[columns[1] : columns[1] + 8 * count],
+            block[columns[2] : self.spans[4 * count - 3]],
+        )
+
     def actors(self) -> list[str]:
         """Each statement's actor id (``actor_id_of``: the tombstone filter's key)."""
         return [actor_id_of(text.decode()) for text in self.texts()]

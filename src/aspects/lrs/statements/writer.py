@@ -53,6 +53,7 @@ from aspects.lrs.statements.prepare import (
     merge_blocks,
     stored_statement,
 )
+from aspects.lrs.statements.rawblock import HeldRows
 from aspects.lrs.statements.ready import Ready, Stamps
 from aspects.store.statements import actor_hash, actor_id_of, erased_hashes, forget_tombstones
 
@@ -122,6 +123,19 @@ _Accepted = tuple[Batch, Incoming | Ready, list[bool] | None]
 class _Waiting:
     batch: Batch
     future: asyncio.Future[list[str]]
+
+
+def _held(parts: list[Ready], through: datetime) -> HeldRows:
+    """The raw table's columns of the statements of ``parts`` (stamped and stored), which the
+    copier inserts from memory instead of reading them back (aspects.lrs.statements.rawblock)."""
+    columns = [part.raw_columns() for part in parts if part.count]
+    return HeldRows(
+        through,
+        sum(part.count for part in parts),
+        b"".join(column[0] for column in columns),
+        b"".join(column[1] for column in columns),
+        b"".join(column[2] for column in columns),
+    )
 
 
 class StatementWriter:
@@ -265,13 +279,13 @@ class StatementWriter:
                     # Re-read the tombstones: a learner erased while their statements were
                     # pending must not come back with this INSERT.
                     forget_tombstones(self._client, self._database)
-                    self._insert(rows)
+                    inserted = self._insert(rows)
                 except BaseException:
                     with self._lock:
                         self._pending[:0] = taken
                     raise
                 if rows.through is not None:
-                    self._copier.committed(rows.through)
+                    self._copier.committed(rows.through, _held(inserted, rows.through))
                 with self._lock:
                     for statement_id in rows.ids:
                         self._pending_ids.pop(statement_id, None)
@@ -437,8 +451,8 @@ class StatementWriter:
                 for statement_id in rows.ids:
                     self._ids.add(statement_id)
             if self._journal is None:
-                self._insert(rows)
-                self._copier.committed(base + _MICROSECOND * (count - 1))
+                through = base + _MICROSECOND * (count - 1)
+                self._copier.committed(through, _held(self._insert(rows), through))
                 return
             lines = [part.journal() for part in rows.index]
             lines += [
@@ -512,8 +526,9 @@ class StatementWriter:
             if key not in self._known_definitions and key not in rows.definitions:
                 rows.definitions[key] = [activity_id, digest, body.decode(), stored]
 
-    def _insert(self, rows: _Rows) -> None:
-        """Insert the rows, without those of learners erased meanwhile (blocking)."""
+    def _insert(self, rows: _Rows) -> list[Ready]:
+        """Insert the rows, without those of learners erased meanwhile (blocking); returns the
+        ``lrs_statements`` blocks inserted."""
         erased = erased_hashes(self._client, self._database)
         index = rows.index
         if erased:
@@ -535,6 +550,7 @@ class StatementWriter:
         self._known_definitions.update(rows.definitions)
         if len(self._known_definitions) > 100_000:
             self._known_definitions.clear()
+        return index
 
     def _insert_index(self, index: list[Ready]) -> None:
         """One INSERT of the packed blocks, merged into one (prepare.merge_blocks)."""

@@ -1,0 +1,127 @@
+"""The raw table's rows of flushed LRS statements, built from what the writer holds in memory.
+
+The copier used to copy a window of ``lrs_statements`` with ``INSERT ... SELECT``: chDB read the
+texts back, decompressed them, and the raw table's DEFAULT expressions re-extracted every
+derived column from the JSON (~4 us per statement, docs/ingest.md). The flush already holds the
+statements' ids, stored times and texts as Native columns (the stamped blocks of
+:class:`~aspects.lrs.statements.ready.Ready`), so the copier keeps those columns
+(:class:`HeldRows`) and inserts them as one Native block, with the derived columns computed by
+the native ``derive_columns`` (the backfill's, :data:`aspects.store.statements.DERIVED_COLUMNS`)
+and the LowCardinality ones dictionary-encoded, as :func:`aspects.store.statements.insert_packed`
+does for the backfill. (That function stamps one ``stored_time`` for all its rows; here each
+statement keeps its own, so the block is laid out here.)
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from aspects.store import lowcard
+from aspects.store.native_format import leb128, native_string
+from aspects.store.statements import DERIVED_COLUMNS
+
+# A packed texts column -> the derived columns' Native streams, or None when not sure of one.
+Derive = Callable[[bytes], "Sequence[bytes] | None"]
+
+_STREAMS_OF = tuple(2 if kind.startswith("Nullable") else 1 for _, kind in DERIVED_COLUMNS)
+_DERIVED_STREAMS = sum(_STREAMS_OF)
+_BASE = (
+    ("statement_id", "UUID"),
+    ("statement", "String"),
+    ("stored_time", "DateTime64(6, 'UTC')"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRows:
+    """Statements one flush stored, as the raw table's Native column values: ``ids`` 16 bytes
+    per statement, ``times`` an Int64 of microseconds per statement, ``texts`` per statement
+    its LEB128 length and UTF-8 JSON. ``through``: the last ``stored`` among them."""
+
+    through: datetime
+    count: int
+    ids: bytes
+    times: bytes
+    texts: bytes
+
+
+def native_derive() -> Derive | None:
+    """The native ``derive_columns`` when the native build is loaded and current, else None
+    (ClickHouse then computes the derived columns from the JSON)."""
+    from aspects.transform.fast import native_state
+
+    if native_state() != "loaded":
+        return None
+    module = importlib.import_module("aspects.transform._fast")
+    derive: Derive | None = getattr(module, "derive_columns", None)
+    return derive
+
+
+def raw_blocks(
+    held: Sequence[HeldRows],
+    source: str,
+    derive: Derive | None,
+    encode: lowcard.Encoder | None,
+) -> list[tuple[list[str], bytes, int]]:
+    """``held``'s statements as Native blocks for the raw table: (column names, block, rows).
+    One block of every flush whose statements ``derive`` is sure of, with their derived
+    columns; one of the others (a shape the native code leaves to ClickHouse), without."""
+    sure: list[tuple[HeldRows, Sequence[bytes]]] = []
+    unsure: list[HeldRows] = []
+    for part in held:
+        if not part.count:
+            continue
+        streams = derive(part.texts) if derive is not None else None
+        if streams is None or len(streams) != _DERIVED_STREAMS or len(streams[0]) != 8 * part.count:
+            unsure.append(part)  # (a shape not expected: left to ClickHouse as well)
+        else:
+            sure.append((part, streams))
+    blocks = []
+    if sure:
+        blocks.append(_block([part for part, _ in sure], source, [s for _, s in sure], encode))
+    if unsure:
+        blocks.append(_block(unsure, source, None, encode))
+    return blocks
+
+
+def _block(
+    held: Sequence[HeldRows],
+    source: str,
+    derived: Sequence[Sequence[bytes]] | None,
+    encode: lowcard.Encoder | None,
+) -> tuple[list[str], bytes, int]:
+    """One block of ``held``'s statements, with ``derived`` (each part's streams) or not."""
+    count = sum(part.count for part in held)
+    names = [name for name, _ in _BASE] + ["source"]
+    if derived is not None:
+        names += [name for name, _ in DERIVED_COLUMNS]
+    out: list[bytes] = [leb128(len(names)), leb128(count)]
+    out.append(_header("statement_id", "UUID"))
+    out += [part.ids for part in held]
+    out.append(_header("statement", "String"))
+    out += [part.texts for part in held]
+    out.append(_header("stored_time", "DateTime64(6, 'UTC')"))
+    out += [part.times for part in held]
+    out.append(_header("source", lowcard.TYPE))
+    out.append(lowcard.constant(native_string(source.encode()), count))
+    if derived is not None:
+        at = 0
+        for (name, kind), width in zip(DERIVED_COLUMNS, _STREAMS_OF, strict=True):
+            encoded = None
+            if encode is not None and name in lowcard.LOW_CARDINALITY:
+                encoded = encode([streams[at] for streams in derived], count)
+            if encoded is not None:
+                out += [_header(name, lowcard.TYPE), encoded]
+            else:
+                out.append(_header(name, kind))
+                for stream in range(at, at + width):
+                    out += [streams[stream] for streams in derived]
+            at += width
+    return names, b"".join(out), count
+
+
+def _header(name: str, kind: str) -> bytes:
+    return native_string(name.encode()) + native_string(kind.encode())
