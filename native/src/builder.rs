@@ -77,6 +77,14 @@ pub struct Stmt {
     pub id: [u8; 16],
     pub json: Vec<u8>,
     pub actor: Rc<Actor>,
+    /// check_object found no id in its object (None or absent): the Python transformer rejects
+    /// the event with [`no_id_reason`] when every statement's id is otherwise an IRI (lib.rs).
+    pub no_id: bool,
+}
+
+/// The reason repair.check_object gives for a statement whose object has no id.
+pub fn no_id_reason(name: &str) -> String {
+    format!("{name}: the event does not identify its object (no id)")
 }
 
 /// statement.py's `context_activities` argument.
@@ -573,8 +581,9 @@ impl Builder {
         Ok(known)
     }
 
-    /// repair.check_object: the object's id must be an absolute IRI.
-    fn check_object(&mut self, obj: &J<'_>) -> Res<()> {
+    /// repair.check_object: the object's id must be an absolute IRI. Ok(true): the object
+    /// (built here) has no id, None or absent, which Python rejects with [`no_id_reason`].
+    fn check_object(&mut self, obj: &J<'_>) -> Res<bool> {
         let id: Option<&J<'_>> = match obj {
             J::Obj(members) => members.iter().find(|(k, _)| k == "id").map(|(_, v)| v),
             _ => None,
@@ -582,13 +591,14 @@ impl Builder {
         let text: &str = match id {
             Some(J::Str(text)) => text.as_ref(),
             Some(J::In(V::Str(text))) => text.as_ref(),
+            None | Some(J::Null | J::In(V::Null)) if matches!(obj, J::Obj(_)) => return Ok(true),
             _ => match obj.get("id") {
                 // an input object (rare): look the id up there
-                Some(J::In(V::Str(text))) => return self.check_iri(text),
+                Some(J::In(V::Str(text))) => return self.check_iri(text).map(|()| false),
                 _ => return Err(Fallback),
             },
         };
-        self.check_iri(text)
+        self.check_iri(text).map(|()| false)
     }
 
     fn check_iri(&mut self, text: &str) -> Res<()> {
@@ -645,8 +655,9 @@ impl Builder {
             }
         };
         let id = self.statement_id(verb, &actor.text, raw_time, child_id.as_deref());
+        let mut no_id = false;
         if self.check {
-            self.check_object(&obj)?;
+            no_id = self.check_object(&obj)?;
             if needs_repair(event.name) {
                 repair_activity(&mut obj);
                 if let Some(kinds) = custom.as_mut() {
@@ -723,6 +734,7 @@ impl Builder {
             id,
             json: out,
             actor,
+            no_id,
         })
     }
 }

@@ -39,6 +39,9 @@ pub enum Outcome {
     Skipped(String),
     /// Use the Python path.
     NotHandled,
+    /// The Python transformer rejects the event with this reason, for certain (chunk.rs reports
+    /// it; the per-line entry points leave the line to the Python path, as before).
+    Rejected(String),
 }
 
 /// The native transformer of one site (made by aspects.transform.fast.open_fast).
@@ -78,6 +81,9 @@ fn run_line(builder: &mut Builder, enabled: &HashSet<String>, line: &[u8]) -> Ou
     };
     let event = event::Event::new(&raw, name);
     match family(builder, &event) {
+        Ok(statements) if statements.iter().any(|s| s.no_id) => {
+            Outcome::Rejected(builder::no_id_reason(name))
+        }
         Ok(statements) => Outcome::Statements(statements),
         Err(Fallback) => Outcome::NotHandled,
     }
@@ -133,16 +139,17 @@ impl FastTransformer {
                 PyList::new(py, items).to_object(py)
             }
             Outcome::Skipped(name) => name.to_object(py),
-            Outcome::NotHandled => py.None(),
+            Outcome::NotHandled | Outcome::Rejected(_) => py.None(),
         }
     }
 
     /// A chunk of a log (whole lines) -> (ids, texts, actors, events, skipped, unhandled,
-    /// derived): the statements of every line handled here as the Native columns
+    /// derived, rejected): the statements of every line handled here as the Native columns
     /// StatementPacker writes (ids: 16 bytes each; texts: LEB128 length + JSON; actors: each
     /// one's actor id), the non-blank lines, those skipped (by name or with no statement), the
     /// (start, end) of each line left to the Python path, and the raw table's derived columns of
-    /// the statements (None when not sure of one). Lines as `files.split_lines` makes them
+    /// the statements (None when not sure of one), the (start, end, reason) of each line the
+    /// Python transformer rejects for certain. Lines as `files.split_lines` makes them
     /// (native/src/chunk.rs). `derive=False`: no derived columns (None), ClickHouse computes them.
     #[args(derive = "true")]
     fn chunk(&mut self, py: Python<'_>, data: &[u8], derive: bool) -> PyObject {
@@ -184,7 +191,7 @@ impl FastTransformer {
                 PyList::new(py, statements.iter().map(|s| PyBytes::new(py, &s.json))).to_object(py)
             }
             Outcome::Skipped(name) => name.to_object(py),
-            Outcome::NotHandled => py.None(),
+            Outcome::NotHandled | Outcome::Rejected(_) => py.None(),
         }
     }
 }

@@ -172,15 +172,18 @@ def test_the_native_chunk_answers_as_rows_line_by_line(
     fast: Any = open_fast(settings.transform, secret=SECRET)
     assert fast is not None
     for name, chunk in chunks(templates).items():
-        ids, texts, actors, events, skipped, unhandled, _ = fast.chunk(chunk.data)
+        ids, texts, actors, events, skipped, unhandled, _, rejected = fast.chunk(chunk.data)
         packer = StatementPacker()
         left: list[tuple[int, int]] = []
         lines = skips = 0
+        refused = {(begin, end) for begin, end, _ in rejected}
         for offset, line in split_lines(chunk):
             lines += 1
             answer = fast.rows(line)
-            if answer is None:
-                begin = offset - chunk.start
+            begin = offset - chunk.start
+            if (begin, begin + len(line)) in refused:
+                assert answer is None  # rows leaves it to the Python path
+            elif answer is None:
                 left.append((begin, begin + len(line)))
             elif isinstance(answer, str) or not answer:
                 skips += 1
@@ -194,6 +197,9 @@ def test_the_native_chunk_answers_as_rows_line_by_line(
     assert len(left) >= 5  # the unhandled-but-valid lines, first, middle and last; garbage
     assert left[0][0] == 0
     assert left[-1][1] == len(mixed) - 1
+    # browser problem_checks that do not identify their problem: rejected natively, with the
+    # Python reason (the converter's dead letters are those of the Python path: tested above)
+    assert len(fast.chunk(mixed)[7]) >= 2
     assert build_converter(spec).convert(Chunk(0, mixed)).count > 150
 
 
@@ -212,16 +218,21 @@ def fake_derive(texts: bytes) -> list[bytes] | None:
 
 
 def python_chunk(
-    settings: Settings, leave: Callable[[bytes], bool], derive: DeriveColumns | None
+    settings: Settings,
+    leave: Callable[[bytes], bool],
+    derive: DeriveColumns | None,
+    reject: bool = False,
 ) -> Callable[[bytes], ChunkAnswer]:
     """``FastTransformer.chunk`` made of the Python path: it leaves the lines ``leave`` says and
-    those that do not parse or transform, and derives with ``derive``."""
+    those that do not parse or transform (``reject``: it rejects those that do not transform,
+    with their reasons), and derives with ``derive``."""
     transformer = Transformer(settings.transform, secret=SECRET)
 
     def chunk(data: bytes) -> ChunkAnswer:
         packer = StatementPacker()
         events = skipped = 0
         unhandled: list[tuple[int, int]] = []
+        rejected: list[tuple[int, int, str]] = []
         for offset, line in split_lines(Chunk(0, data)):
             events += 1
             if leave(line):
@@ -230,7 +241,13 @@ def python_chunk(
             try:
                 event = parse_line(line)
                 produced = transformer.transform(event)
-            except (MalformedLine, MalformedEvent):
+            except MalformedEvent as error:
+                if reject:
+                    rejected.append((offset, offset + len(line), error.reason))
+                else:
+                    unhandled.append((offset, offset + len(line)))
+                continue
+            except MalformedLine:
                 unhandled.append((offset, offset + len(line)))
                 continue
             if not produced:
@@ -243,7 +260,16 @@ def python_chunk(
             )
         packed = packer.build()
         derived = derive(packed.texts) if derive is not None else None
-        return packed.ids, packed.texts, packed.actors, events, skipped, unhandled, derived
+        return (
+            packed.ids,
+            packed.texts,
+            packed.actors,
+            events,
+            skipped,
+            unhandled,
+            derived,
+            rejected,
+        )
 
     return chunk
 
@@ -270,14 +296,15 @@ def test_lines_left_to_the_python_path_are_appended(
         lambda line: b"problem" in line,
         lambda line: True,
     ):
-        chunked = converter(settings, python_chunk(settings, leave, fake_derive))
-        assert chunked.native
-        for name, chunk in chunks(templates).items():
-            result = chunked.convert(chunk)
-            assert_same(result, python.convert(chunk))
-            for part in result.parts:
-                if part.derived is not None:
-                    assert part.derived == tuple(fake_derive(part.texts) or ()), name
+        for reject in (False, True):
+            chunked = converter(settings, python_chunk(settings, leave, fake_derive, reject))
+            assert chunked.native
+            for name, chunk in chunks(templates).items():
+                result = chunked.convert(chunk)
+                assert_same(result, python.convert(chunk))
+                for part in result.parts:
+                    if part.derived is not None:
+                        assert part.derived == tuple(fake_derive(part.texts) or ()), name
 
 
 def test_derived_columns_of_the_two_parts(settings: Settings, templates: list[str]) -> None:
@@ -346,9 +373,9 @@ def test_a_failing_native_chunk_goes_line_by_line(settings: Settings, templates:
             assert_same(converter(settings, native).convert(chunk), python.convert(chunk))
 
     def short_derived(data: bytes) -> ChunkAnswer:  # columns that do not fit: left out
-        *rest, derived = good(data)
+        *rest, derived, rejected = good(data)
         assert derived is not None
-        return (*rest, [derived[0][:-8], *derived[1:]])  # type: ignore[return-value]
+        return (*rest, [derived[0][:-8], *derived[1:]], rejected)  # type: ignore[return-value]
 
     chunk = chunks(templates)["native only"]
     result = converter(settings, short_derived).convert(chunk)

@@ -111,7 +111,10 @@ class LineConverter:
     per line and no Python object per statement but its actor id (measured: ~8 us less of the
     workers' CPU per event). The lines it leaves take the Python path as above; their
     statements come after the native ones (row order inside an INSERT means nothing to the
-    tables). ``derive``: the native ``derive_columns``, for the Python path's statements.
+    tables). The lines it rejects for certain (with the Python transformer's reason, e.g. a
+    problem_check that does not identify its problem: ~1.3% of the benchmark's lines, ~100 us
+    each on the Python path) become dead letters without the Python path. ``derive``: the
+    native ``derive_columns``, for the Python path's statements.
     """
 
     def __init__(
@@ -162,13 +165,20 @@ class LineConverter:
 
     def _convert_chunk(self, chunk: Chunk, answer: ChunkAnswer) -> Converted:
         """The native answer for ``chunk``, and the Python path for the lines it left."""
-        ids, texts, actors, events, skipped, unhandled, derived = answer
+        ids, texts, actors, events, skipped, unhandled, derived, rejected = answer
         result = Converted(chunk.start, chunk.end, events=events, skipped=skipped)
         native = with_derived(PackedStatements(ids, texts, actors), derived)
         packer = StatementPacker()
         data, start = chunk.data, chunk.start
         for begin, end in unhandled:
             self._convert_line(start + begin, data[begin:end], packer, result)
+        if rejected:  # the dead letters of both paths in the lines' order, as line by line
+            cut = self._max_line
+            result.rejected += [
+                (start + begin, reason, data[begin:end][:cut], end - begin)
+                for begin, end, reason in rejected
+            ]
+            result.rejected.sort(key=_offset)
         if not len(packer):
             result.statements = native if native.count else _NO_STATEMENTS
             return result
@@ -255,12 +265,16 @@ def native_answer(native: NativeChunk, data: bytes) -> ChunkAnswer | None:
     by line, as without the whole-chunk entry point)."""
     try:
         answer = native(data)
-        ids, _, actors, _, _, _, _ = answer
+        ids, _, actors, _, _, _, _, _ = answer
     except Exception:
         return None
     if len(ids) != 16 * len(actors):  # would shift the columns of the INSERT
         return None
     return answer
+
+
+def _offset(rejected: Rejected) -> int:
+    return rejected[0]
 
 
 def with_derived(part: PackedStatements, streams: Sequence[bytes] | None) -> PackedStatements:

@@ -58,8 +58,18 @@ _MODULE = "aspects.transform._fast"
 # native/src/chunk.rs): (ids, texts, actors) of the statements of the lines it handles, packed
 # as StatementPacker packs them; the non-blank lines; those skipped; the (start, end) in the
 # chunk of each line it leaves to the Python path; the raw table's derived columns of its
-# statements (None when it is not sure of one, or when asked not to make them)
-ChunkAnswer = tuple[bytes, bytes, list[str], int, int, list[tuple[int, int]], list[bytes] | None]
+# statements (None when it is not sure of one, or when asked not to make them); the (start, end,
+# reason) of each line the Python transformer rejects for certain, with its reason word for word
+ChunkAnswer = tuple[
+    bytes,
+    bytes,
+    list[str],
+    int,
+    int,
+    list[tuple[int, int]],
+    list[bytes] | None,
+    list[tuple[int, int, str]],
+]
 
 
 class FastTransformer(Protocol):
