@@ -17,6 +17,7 @@ pub mod json;
 pub mod line;
 pub mod lowcard;
 pub mod out;
+pub mod prepare;
 pub mod repair;
 pub mod units;
 pub mod vocab;
@@ -255,5 +256,6 @@ fn _fast(_py: Python<'_>, module: &PyModule) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(derive_columns, module)?)?;
     module.add_function(wrap_pyfunction!(validate_statements, module)?)?;
     module.add_function(wrap_pyfunction!(lowcard::low_cardinality, module)?)?;
+    module.add_function(wrap_pyfunction!(prepare::prepare_statements, module)?)?;
     Ok(())
 }

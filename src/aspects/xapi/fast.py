@@ -15,8 +15,9 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Callable
+from typing import Any
 
-__all__ = ["Verdicts", "native_verdicts", "sure_valid"]
+__all__ = ["Verdicts", "native_prepare", "native_verdicts", "sure_valid"]
 
 # (body, xAPI version) -> one bool per statement (True: valid for sure), or None (no verdict).
 Verdicts = Callable[[bytes, str], list[bool] | None]
@@ -34,6 +35,20 @@ def native_verdicts() -> Verdicts | None:
     module = importlib.import_module("aspects.transform._fast")
     verdicts: Verdicts | None = getattr(module, "validate_statements", None)
     return verdicts
+
+
+@functools.cache
+def native_prepare() -> Callable[..., Any] | None:
+    """The crate's ``prepare_statements`` (native/src/prepare.rs: a receive worker's whole
+    statement path for sure-valid bodies, :func:`aspects.lrs.statements.receive.prepare_share`),
+    or None when the native module is not usable (same rule as :func:`native_verdicts`)."""
+    from aspects.transform.fast import native_state
+
+    if native_state() != "loaded":
+        return None
+    module = importlib.import_module("aspects.transform._fast")
+    function: Callable[..., Any] | None = getattr(module, "prepare_statements", None)
+    return function
 
 
 def sure_valid(body: bytes, version: str) -> list[bool] | None:

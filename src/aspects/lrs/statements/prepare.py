@@ -256,7 +256,7 @@ def _header(name: str, kind: str) -> bytes:
     return length_prefix(len(name)) + name.encode() + length_prefix(len(kind)) + kind.encode()
 
 
-_HEADERS = [_header(name, kind) for name, kind in zip(INDEX_COLUMNS, INDEX_TYPES, strict=True)]
+HEADERS = [_header(name, kind) for name, kind in zip(INDEX_COLUMNS, INDEX_TYPES, strict=True)]
 
 
 def unstamped_text(statement: dict[str, Any]) -> bytes:
@@ -280,7 +280,7 @@ def pack_rows(
     :func:`unstamped_text` (their placeholders are located from it); None: rows already
     stamped."""
     out = bytearray(length_prefix(len(INDEX_COLUMNS)) + length_prefix(len(rows)))
-    headers = _HEADERS
+    headers = HEADERS
     out += headers[0]
     columns = [len(out)]
     for row in rows:
@@ -349,9 +349,9 @@ def merge_blocks(parts: list[tuple[bytes, list[int], int]]) -> bytes:
     ]
     views = [(memoryview(block), columns, count) for block, columns, count in parts]
     for column, kind in enumerate(INDEX_TYPES):
-        out.append(_HEADERS[column])
+        out.append(HEADERS[column])
         # a column's values end where the next column's header starts (or the block ends)
-        after = len(_HEADERS[column + 1]) if column + 1 < len(_HEADERS) else 0
+        after = len(HEADERS[column + 1]) if column + 1 < len(HEADERS) else 0
         if kind != "Array(String)":
             out += [
                 view[columns[column] : columns[column + 1] - after] for view, columns, _ in views

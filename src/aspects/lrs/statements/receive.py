@@ -7,14 +7,16 @@ anything wrong raises :class:`StatementInvalid` (the LRS answers 400 and stores 
 from __future__ import annotations
 
 import hashlib
+from array import array
 from typing import Any
 
 import orjson
 
 from aspects.lrs.statements.multipart import parse_parts
-from aspects.lrs.statements.prepare import Incoming, incoming
+from aspects.lrs.statements.prepare import DEFAULT_VERSION, HEADERS, Incoming, incoming
 from aspects.lrs.statements.signature import SIGNATURE_USAGE, check_signature
-from aspects.xapi.fast import sure_valid
+from aspects.xapi.agents import agent_keys
+from aspects.xapi.fast import native_prepare, sure_valid
 from aspects.xapi.validation import StatementInvalid, validate_statement
 
 DUPLICATE = "the same id appears twice in the batch"
@@ -152,3 +154,64 @@ def read_statements(
         _attach(item, parts, used, path)
         items.append(item)
     return items
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def prepare_share(
+    body: bytes,
+    version: str,
+    authority: dict[str, Any],
+    share: int = 0,
+    shares: int = 1,
+    least: int = 1,
+) -> tuple[Any, ...] | None:
+    """A receive worker's whole statement path in one native call (native/src/prepare.rs), for
+    a JSON body (or share ``share`` of ``shares`` of its array, each of at least ``least``
+    statements, as ``ready.share_bounds``) whose every statement is valid for sure: what the
+    worker returns, ``("ok", fields)`` (the :class:`~aspects.lrs.statements.ready.Ready` fields
+    ``ready._ready`` makes, byte for byte), ``("ok", None)`` for a share past the end,
+    ``("unsplit",)`` when ``shares > 1`` and the body is not an array large enough to share.
+    None: not handled there (a statement not sure valid, a duplicate id, a shape the native
+    rows do not cover, no native module): the Python path reads the body, with the exact
+    result or error.
+
+    Rust returns each statement's canonical bytes and the block without its content-hash
+    column (there is no BLAKE2 crate offline): the hashes are made here, as
+    :func:`~aspects.lrs.statements.prepare.content_hash` makes them, and put in between."""
+    native = native_prepare()
+    if native is None:
+        return None
+    keys = agent_keys(authority, members=False)
+    try:
+        outcome = native(
+            body,
+            version,
+            orjson.dumps(authority),
+            keys[0] if keys else "",
+            agent_keys(authority),
+            DEFAULT_VERSION[version],
+            HEADERS,
+            share,
+            shares,
+            least,
+        )
+    except Exception:  # the Python path is the fallback for any failure
+        return None
+    if outcome is None:
+        return None
+    if outcome == "unsplit":
+        return ("unsplit",)
+    if not outcome:
+        return ("ok", None)
+    ids, given, canonical, head, tail, columns, spans, found = outcome
+    hashes = [_digest(data) for data in canonical]
+    spans_array = array("q")
+    spans_array.frombytes(spans)  # native-endian int64, as array("q") holds them
+    definitions = [
+        (index, activity_id, _digest(text), text.decode()) for index, activity_id, text in found
+    ]
+    block = b"".join((head, "".join(hashes).encode(), tail))
+    return ("ok", (ids, hashes, given, block, array("q", columns), spans_array, definitions))

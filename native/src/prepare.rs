@@ -1,0 +1,743 @@
+//! The LRS receive worker's statement path in one call: a request body (or a share of its
+//! array) -> what `aspects.lrs.statements.ready._ready` makes of it, for bodies whose every
+//! statement is "sure valid" (native/src/xapi.rs).
+//!
+//! The Python functions stay THE reference (`prepare.incoming`, `normalize`, `unstamped_text`,
+//! `index_row`, `pack_rows`, `activity_definitions`); this code only has to give the same bytes,
+//! and answers "not handled" (None) for anything else: a statement not sure valid, a duplicate
+//! id, a shape the rows below do not cover (Groups, SubStatements, team, contextAgents,
+//! attachments, a non-string identifier). The caller then runs the Python path for the whole
+//! share, which gives the exact result or error.
+//!
+//! There is no BLAKE2 crate offline, so the content hashes (and the activity definitions'
+//! hashes) are left to Python: this returns each statement's canonical bytes (the statement with
+//! its id, contextActivities as arrays, without `stored`, keys sorted at every level: what
+//! `orjson.dumps(canonical, option=OPT_SORT_KEYS)` gives) and the packed block in two pieces
+//! around the content-hash column (32 bytes per statement), which Python fills in.
+
+use crate::chunk::leb128;
+use crate::json::{self, Obj, V};
+use crate::out::{write_str, write_v};
+use crate::xapi;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyTuple};
+use std::collections::HashSet;
+
+const VOIDED: &str = "http://adlnet.gov/expapi/verbs/voided";
+/// `prepare.STAMP_PLACEHOLDER`, its width, and the JSON around it in `unstamped_text`.
+const STAMP: &[u8] = b"0000-00-00T00:00:00.000000Z";
+const STORED_HEAD: &[u8] = b",\"stored\":\"";
+const TIMESTAMP_HEAD: &[u8] = b"\",\"timestamp\":\"";
+const COLUMNS: usize = 14;
+
+/// "Not handled here": the Python path decides.
+type Opt<T> = Option<T>;
+
+/// Early "not handled".
+macro_rules! ensure {
+    ($cond:expr) => {
+        if !$cond {
+            return None;
+        }
+    };
+}
+
+/// What the request gives besides the body.
+pub struct Request<'r> {
+    /// `orjson.dumps(authority)`.
+    pub authority: &'r [u8],
+    /// `agent_keys(authority, members=False)[0]` or "".
+    pub authority_key: &'r str,
+    /// `agent_keys(authority)`.
+    pub authority_agents: &'r [String],
+    /// `DEFAULT_VERSION[version]`, written when the statement has no version.
+    pub default_version: &'r str,
+    /// `prepare._HEADERS`: each column's name and type, length-prefixed.
+    pub headers: &'r [&'r [u8]],
+}
+
+/// One statement's row, before packing.
+struct Row {
+    id: String,
+    given: bool,
+    canonical: Vec<u8>,
+    text: Vec<u8>,
+    has_timestamp: bool,
+    verb: String,
+    registration: String,
+    agents: Vec<String>,
+    related_agents: Vec<String>,
+    activities: Vec<String>,
+    related_activities: Vec<String>,
+    voiding: String,
+    reference: String,
+    /// (activity id, `orjson.dumps(definition, option=OPT_SORT_KEYS)`)
+    definitions: Vec<(String, Vec<u8>)>,
+}
+
+/// The packed result: the block without its content-hash values (`head` + 32 bytes per row +
+/// `tail` is the block), `columns` and `spans` as in the final block.
+pub struct Prepared {
+    pub ids: Vec<String>,
+    pub given: Vec<bool>,
+    pub canonical: Vec<Vec<u8>>,
+    pub head: Vec<u8>,
+    pub tail: Vec<u8>,
+    pub columns: Vec<i64>,
+    pub spans: Vec<i64>,
+    /// (statement index, activity id, sorted definition JSON)
+    pub definitions: Vec<(usize, String, Vec<u8>)>,
+}
+
+/// What became of a body.
+pub enum Outcome {
+    Prepared(Prepared),
+    /// shares > 1 and the body is not an array large enough to share.
+    Unsplit,
+    /// shares > 1 and this share is past the end.
+    Empty,
+    NotHandled,
+}
+
+/// `ready.share_bounds`: [start, end) of share `share` of `shares` (at least `least` each).
+pub fn share_bounds(count: usize, share: usize, shares: usize, least: usize) -> (usize, usize) {
+    let shares = shares.min(count / least.max(1)).max(1);
+    let size = count.div_ceil(shares);
+    ((share * size).min(count), ((share + 1) * size).min(count))
+}
+
+/// `uuid.UUID(bytes=random, version=4)` as text.
+pub fn uuid4(random: &[u8]) -> String {
+    let mut bytes: [u8; 16] = random[..16].try_into().expect("16 bytes");
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let mut text = String::with_capacity(36);
+    for (index, byte) in bytes.iter().enumerate() {
+        if matches!(index, 4 | 6 | 8 | 10) {
+            text.push('-');
+        }
+        text.push_str(&format!("{byte:02x}"));
+    }
+    text
+}
+
+/// The body's statements [start, end), prepared; `random(n)` gives n random bytes (16 per
+/// statement without an id).
+pub fn prepare(
+    body: &[u8],
+    version: &str,
+    request: &Request<'_>,
+    share: usize,
+    shares: usize,
+    least: usize,
+    random: &mut dyn FnMut(usize) -> Opt<Vec<u8>>,
+) -> Outcome {
+    let v2 = match version {
+        "1.0.3" => false,
+        "2.0.0" => true,
+        _ => return Outcome::NotHandled,
+    };
+    let Some(value) = json::parse(body) else {
+        return Outcome::NotHandled;
+    };
+    let statements: &[V<'_>] = match &value {
+        V::Arr(items) => items,
+        V::Obj(_) if shares <= 1 => std::slice::from_ref(&value),
+        _ => {
+            return if shares > 1 {
+                Outcome::Unsplit
+            } else {
+                Outcome::NotHandled
+            }
+        }
+    };
+    let (start, end) = if shares > 1 {
+        if statements.len() < 2 * least {
+            return Outcome::Unsplit;
+        }
+        share_bounds(statements.len(), share, shares, least)
+    } else {
+        (0, statements.len())
+    };
+    if start >= end {
+        return if shares > 1 {
+            Outcome::Empty
+        } else {
+            Outcome::NotHandled // an empty array: the Python path answers it
+        };
+    }
+    let statements = &statements[start..end];
+    let mut missing = 0;
+    for statement in statements {
+        if xapi::statement(statement, v2).is_none() {
+            return Outcome::NotHandled;
+        }
+        if statement.as_obj().is_none_or(|obj| !obj.contains("id")) {
+            missing += 1;
+        }
+    }
+    let fresh = if missing > 0 {
+        match random(16 * missing) {
+            Some(bytes) if bytes.len() == 16 * missing => bytes,
+            _ => return Outcome::NotHandled,
+        }
+    } else {
+        Vec::new()
+    };
+    let mut fresh = fresh.chunks_exact(16);
+    let mut rows = Vec::with_capacity(statements.len());
+    let mut seen = HashSet::with_capacity(statements.len());
+    for statement in statements {
+        let Some(obj) = statement.as_obj() else {
+            return Outcome::NotHandled;
+        };
+        let id = match obj.get("id") {
+            Some(given) => match given.as_str() {
+                Some(text) if text.is_ascii() => Some(text.to_ascii_lowercase()),
+                _ => return Outcome::NotHandled,
+            },
+            None => None,
+        };
+        let (id, given) = match id {
+            Some(id) => (id, true),
+            None => match fresh.next() {
+                Some(bytes) => (uuid4(bytes), false),
+                None => return Outcome::NotHandled,
+            },
+        };
+        if !seen.insert(id.clone()) {
+            return Outcome::NotHandled; // the Python path names the duplicate
+        }
+        match row(obj, id, given, request) {
+            Some(row) => rows.push(row),
+            None => return Outcome::NotHandled,
+        }
+    }
+    Outcome::Prepared(pack(rows, request))
+}
+
+/// A string member, None when absent; Err (not handled) when not a string.
+fn str_member<'v>(obj: &'v Obj<'_>, key: &str) -> Result<Option<&'v str>, ()> {
+    match obj.get(key) {
+        None => Ok(None),
+        Some(V::Str(text)) => Ok(Some(text)),
+        Some(_) => Err(()),
+    }
+}
+
+/// `agents.ifi_key` of an Agent (Groups are not handled).
+fn ifi_key(agent: &Obj<'_>) -> Opt<String> {
+    let kind = str_member(agent, "objectType").ok()?;
+    ensure!(kind.is_none() || kind == Some("Agent"));
+    if let Some(mbox) = agent.get("mbox") {
+        return Some(format!("Agent|mbox|{}", mbox.as_str()?));
+    }
+    if let Some(sum) = agent.get("mbox_sha1sum") {
+        let sum = sum.as_str()?;
+        ensure!(sum.is_ascii());
+        return Some(format!("Agent|mbox_sha1sum|{}", sum.to_ascii_lowercase()));
+    }
+    if let Some(openid) = agent.get("openid") {
+        return Some(format!("Agent|openid|{}", openid.as_str()?));
+    }
+    let account = agent.get("account")?.as_obj()?;
+    let home = account.get("homePage")?.as_str()?;
+    let name = account.get("name")?.as_str()?;
+    Some(format!("Agent|account|{home}|{name}"))
+}
+
+/// `agents.agent_keys` of an Agent value (absent: none).
+fn agent_keys(value: Option<&V<'_>>, into: &mut Vec<String>) -> Opt<()> {
+    match value {
+        None => Some(()),
+        Some(V::Obj(agent)) => {
+            into.push(ifi_key(agent)?);
+            Some(())
+        }
+        Some(_) => None,
+    }
+}
+
+fn unique(values: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for value in values {
+        if !out.contains(&value) {
+            out.push(value);
+        }
+    }
+    out
+}
+
+/// Each activity of a contextActivities value (a list, or one activity).
+fn each_activity<'v, 'a>(value: &'v V<'a>) -> &'v [V<'a>] {
+    match value {
+        V::Arr(items) => items,
+        one => std::slice::from_ref(one),
+    }
+}
+
+/// An activity's id (`"id" in activity`; a string) and, when truthy, its definition.
+fn visit(
+    activity: &V<'_>,
+    ids: &mut Vec<String>,
+    definitions: &mut Vec<(String, Vec<u8>)>,
+) -> Opt<()> {
+    let V::Obj(obj) = activity else {
+        return Some(());
+    };
+    let Some(id) = obj.get("id") else {
+        return Some(());
+    };
+    let id = id.as_str()?;
+    ids.push(id.to_owned());
+    if let Some(definition) = obj.get("definition") {
+        if definition.truthy() {
+            let mut text = Vec::new();
+            write_sorted(&mut text, definition);
+            definitions.push((id.to_owned(), text));
+        }
+    }
+    Some(())
+}
+
+fn row(obj: &Obj<'_>, id: String, given: bool, request: &Request<'_>) -> Opt<Row> {
+    ensure!(!obj.contains("authority") && !obj.contains("attachments"));
+    let verb = obj.get("verb")?.as_obj()?;
+    let verb_id = str_member(verb, "id").ok()?.unwrap_or("");
+    let target = obj.get("object")?.as_obj()?;
+    let kind = str_member(target, "objectType").ok()?.unwrap_or("Activity");
+    let context = match obj.get("context") {
+        None => None,
+        Some(V::Obj(context)) => Some(context),
+        Some(_) => return None,
+    };
+    // agents
+    let mut agents = Vec::new();
+    agent_keys(obj.get("actor"), &mut agents)?;
+    match kind {
+        "Agent" => agent_keys(Some(obj.get("object")?), &mut agents)?,
+        "Activity" | "StatementRef" => {}
+        _ => return None,
+    }
+    let mut related_agents = agents.clone();
+    let mut activity_list = Vec::new();
+    let mut definitions = Vec::new();
+    if kind == "Activity" && target.contains("id") {
+        visit(obj.get("object")?, &mut activity_list, &mut definitions)?;
+    }
+    let mut related_activities = activity_list.clone();
+    let mut registration = String::new();
+    if let Some(context) = context {
+        for key in ["team", "contextAgents", "contextGroups"] {
+            ensure!(!context.contains(key));
+        }
+        agent_keys(context.get("instructor"), &mut related_agents)?;
+        if let Some(value) = context.get("registration") {
+            let text = value.as_str()?;
+            ensure!(text.is_ascii());
+            registration = text.to_ascii_lowercase();
+        }
+        match context.get("contextActivities") {
+            None => {}
+            Some(V::Obj(groups)) => {
+                for (_, value) in groups.iter() {
+                    for activity in each_activity(value) {
+                        visit(activity, &mut related_activities, &mut definitions)?;
+                    }
+                }
+            }
+            Some(_) => return None,
+        }
+    }
+    for key in request.authority_agents {
+        related_agents.push(key.clone());
+    }
+    let reference = if kind == "StatementRef" {
+        let text = target.get("id")?.as_str()?;
+        ensure!(text.is_ascii());
+        text.to_ascii_lowercase()
+    } else {
+        String::new()
+    };
+    let voiding = if verb_id == VOIDED {
+        reference.clone()
+    } else {
+        String::new()
+    };
+    let has_timestamp = obj.contains("timestamp");
+    Some(Row {
+        canonical: canonical(obj, &id),
+        text: unstamped(obj, &id, given, has_timestamp, request),
+        id,
+        given,
+        has_timestamp,
+        verb: verb_id.to_owned(),
+        registration,
+        agents: unique(agents),
+        related_agents: unique(related_agents),
+        activities: unique(activity_list),
+        related_activities: unique(related_activities),
+        voiding,
+        reference,
+        definitions,
+    })
+}
+
+/// `unstamped_text` of the stored statement: the members in order (`stored` dropped, the id
+/// lower-cased in place or appended, contextActivities values as arrays), then authority, the
+/// default version when absent, and the placeholders.
+fn unstamped(
+    obj: &Obj<'_>,
+    id: &str,
+    given: bool,
+    has_timestamp: bool,
+    request: &Request<'_>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024);
+    out.push(b'{');
+    let mut first = true;
+    let mut member = |out: &mut Vec<u8>, key: &str| {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        write_str(out, key);
+        out.push(b':');
+    };
+    for (key, value) in obj.iter() {
+        match key {
+            "stored" => continue,
+            "id" => {
+                member(&mut out, key);
+                write_str(&mut out, id);
+            }
+            "context" => {
+                member(&mut out, key);
+                write_context(&mut out, value, false);
+            }
+            _ => {
+                member(&mut out, key);
+                write_v(&mut out, value, false);
+            }
+        }
+    }
+    if !given {
+        member(&mut out, "id");
+        write_str(&mut out, id);
+    }
+    member(&mut out, "authority");
+    out.extend_from_slice(request.authority);
+    if !obj.contains("version") {
+        member(&mut out, "version");
+        write_str(&mut out, request.default_version);
+    }
+    out.extend_from_slice(STORED_HEAD);
+    out.extend_from_slice(STAMP);
+    if !has_timestamp {
+        out.extend_from_slice(TIMESTAMP_HEAD);
+        out.extend_from_slice(STAMP);
+    }
+    out.extend_from_slice(b"\"}");
+    out
+}
+
+/// A context object with each contextActivities value an array (`normalize`); `sorted`: keys
+/// sorted at every level.
+fn write_context(out: &mut Vec<u8>, value: &V<'_>, sorted: bool) {
+    let V::Obj(context) = value else {
+        write_any(out, value, sorted);
+        return;
+    };
+    let Some(V::Obj(groups)) = context.get("contextActivities") else {
+        write_any(out, value, sorted);
+        return;
+    };
+    out.push(b'{');
+    for (index, (key, item)) in members(context, sorted).into_iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        write_str(out, key);
+        out.push(b':');
+        if key != "contextActivities" {
+            write_any(out, item, sorted);
+            continue;
+        }
+        out.push(b'{');
+        for (at, (name, entry)) in members(groups, sorted).into_iter().enumerate() {
+            if at > 0 {
+                out.push(b',');
+            }
+            write_str(out, name);
+            out.push(b':');
+            if matches!(entry, V::Arr(_)) {
+                write_any(out, entry, sorted);
+            } else {
+                out.push(b'[');
+                write_any(out, entry, sorted);
+                out.push(b']');
+            }
+        }
+        out.push(b'}');
+    }
+    out.push(b'}');
+}
+
+fn write_any(out: &mut Vec<u8>, value: &V<'_>, sorted: bool) {
+    if sorted {
+        write_sorted(out, value);
+    } else {
+        write_v(out, value, false);
+    }
+}
+
+/// An object's members, in order or sorted by key (orjson's OPT_SORT_KEYS: by code point, which
+/// is UTF-8 byte order).
+fn members<'o, 'a>(obj: &'o Obj<'a>, sorted: bool) -> Vec<(&'o str, &'o V<'a>)> {
+    let mut list: Vec<(&str, &V<'a>)> = obj.iter().collect();
+    if sorted {
+        list.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    }
+    list
+}
+
+/// `orjson.dumps(value, option=OPT_SORT_KEYS)`.
+pub fn write_sorted(out: &mut Vec<u8>, value: &V<'_>) {
+    match value {
+        V::Arr(items) => {
+            out.push(b'[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                write_sorted(out, item);
+            }
+            out.push(b']');
+        }
+        V::Obj(obj) => {
+            out.push(b'{');
+            for (index, (key, item)) in members(obj, true).into_iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                write_str(out, key);
+                out.push(b':');
+                write_sorted(out, item);
+            }
+            out.push(b'}');
+        }
+        scalar => write_v(out, scalar, false),
+    }
+}
+
+/// What `content_hash` hashes: the normalized statement with its id, without `stored` (there
+/// is no authority here), keys sorted.
+fn canonical(obj: &Obj<'_>, id: &str) -> Vec<u8> {
+    let mut list: Vec<(&str, Option<&V<'_>>)> = obj
+        .iter()
+        .filter(|(key, _)| *key != "stored" && *key != "id")
+        .map(|(key, value)| (key, Some(value)))
+        .collect();
+    list.push(("id", None));
+    list.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut out = Vec::with_capacity(1024);
+    out.push(b'{');
+    for (index, (key, value)) in list.into_iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        write_str(&mut out, key);
+        out.push(b':');
+        match (key, value) {
+            (_, None) => write_str(&mut out, id),
+            ("context", Some(value)) => write_context(&mut out, value, true),
+            (_, Some(value)) => write_sorted(&mut out, value),
+        }
+    }
+    out.push(b'}');
+    out
+}
+
+fn put_str(out: &mut Vec<u8>, value: &str) {
+    leb128(out, value.len());
+    out.extend_from_slice(value.as_bytes());
+}
+
+fn put_array(out: &mut Vec<u8>, rows: &[Row], column: impl Fn(&Row) -> &Vec<String>) {
+    let mut total: u64 = 0;
+    for row in rows {
+        total += column(row).len() as u64;
+        out.extend_from_slice(&total.to_le_bytes());
+    }
+    for row in rows {
+        for value in column(row) {
+            put_str(out, value);
+        }
+    }
+}
+
+/// 32 hex digits -> 16 bytes; None unless a UUID's text.
+fn uuid_bytes(id: &str) -> Opt<[u8; 16]> {
+    let hex: Vec<u8> = id.bytes().filter(|b| *b != b'-').collect();
+    ensure!(hex.len() == 32);
+    let mut raw = [0u8; 16];
+    for (index, pair) in hex.chunks_exact(2).enumerate() {
+        let text = std::str::from_utf8(pair).ok()?;
+        raw[index] = u8::from_str_radix(text, 16).ok()?;
+    }
+    Some(raw)
+}
+
+/// `pack_rows(rows, has_timestamp)` without the content-hash values.
+fn pack(rows: Vec<Row>, request: &Request<'_>) -> Prepared {
+    let headers = request.headers;
+    let count = rows.len();
+    let size: usize = rows.iter().map(|r| r.text.len() + 16).sum();
+    let mut out = Vec::with_capacity(size + 1024);
+    leb128(&mut out, COLUMNS);
+    leb128(&mut out, count);
+    let mut columns = Vec::with_capacity(COLUMNS + 1);
+    out.extend_from_slice(headers[0]);
+    columns.push(out.len() as i64);
+    for row in &rows {
+        let raw = uuid_bytes(&row.id).expect("ids are UUIDs (checked)");
+        out.extend(raw[..8].iter().rev());
+        out.extend(raw[8..].iter().rev());
+    }
+    out.extend_from_slice(headers[1]);
+    columns.push(out.len() as i64);
+    out.resize(out.len() + 8 * count, 0);
+    out.extend_from_slice(headers[2]);
+    columns.push(out.len() as i64);
+    let width = STAMP.len() as i64;
+    let mut spans = Vec::with_capacity(4 * count);
+    for row in &rows {
+        leb128(&mut out, row.text.len());
+        let start = out.len() as i64;
+        out.extend_from_slice(&row.text);
+        let end = out.len() as i64;
+        let last = end - 2 - width;
+        if row.has_timestamp {
+            spans.extend([start, end, last, -1]);
+        } else {
+            spans.extend([start, end, last - TIMESTAMP_HEAD.len() as i64 - width, last]);
+        }
+    }
+    out.extend_from_slice(headers[3]);
+    columns.push(out.len() as i64);
+    let head = out;
+    // the tail starts after the content hashes, 32 bytes per row, which Python writes
+    let shift = (head.len() + 32 * count) as i64;
+    let mut tail = Vec::with_capacity(count * 512 + 1024);
+    for (at, header) in headers.iter().enumerate().skip(4) {
+        tail.extend_from_slice(header);
+        columns.push(shift + tail.len() as i64);
+        match at {
+            4 => rows.iter().for_each(|r| put_str(&mut tail, &r.verb)),
+            5 => rows
+                .iter()
+                .for_each(|r| put_str(&mut tail, &r.registration)),
+            6 => rows
+                .iter()
+                .for_each(|_| put_str(&mut tail, request.authority_key)),
+            7 => put_array(&mut tail, &rows, |r| &r.agents),
+            8 => put_array(&mut tail, &rows, |r| &r.related_agents),
+            9 => put_array(&mut tail, &rows, |r| &r.activities),
+            10 => put_array(&mut tail, &rows, |r| &r.related_activities),
+            11 => rows.iter().for_each(|r| put_str(&mut tail, &r.voiding)),
+            12 => rows.iter().for_each(|r| put_str(&mut tail, &r.reference)),
+            _ => put_array(&mut tail, &rows, |_| &NO_HASHES),
+        }
+    }
+    columns.push(shift + tail.len() as i64);
+    let mut prepared = Prepared {
+        ids: Vec::with_capacity(count),
+        given: Vec::with_capacity(count),
+        canonical: Vec::with_capacity(count),
+        head,
+        tail,
+        columns,
+        spans,
+        definitions: Vec::new(),
+    };
+    for (index, row) in rows.into_iter().enumerate() {
+        prepared.ids.push(row.id);
+        prepared.given.push(row.given);
+        prepared.canonical.push(row.canonical);
+        for (id, text) in row.definitions {
+            prepared.definitions.push((index, id, text));
+        }
+    }
+    prepared
+}
+
+/// No attachments (statements with attachments are not handled here).
+static NO_HASHES: Vec<String> = Vec::new();
+
+/// Python: `prepare_statements(body, version, authority, authority_key, authority_agents,
+/// default_version, headers, share, shares, least)` -> None (not handled: the Python path),
+/// "unsplit", () (a share past the end), or (ids, given, canonical bytes, head, tail, columns,
+/// spans as native-endian int64 bytes, definitions [(index, activity id, sorted JSON bytes)]).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub fn prepare_statements(
+    py: Python<'_>,
+    body: &[u8],
+    version: &str,
+    authority: &[u8],
+    authority_key: &str,
+    authority_agents: Vec<String>,
+    default_version: &str,
+    headers: Vec<&[u8]>,
+    share: usize,
+    shares: usize,
+    least: usize,
+) -> PyResult<PyObject> {
+    if headers.len() != COLUMNS {
+        return Ok(py.None());
+    }
+    let request = Request {
+        authority,
+        authority_key,
+        authority_agents: &authority_agents,
+        default_version,
+        headers: &headers,
+    };
+    let mut random = |count: usize| -> Opt<Vec<u8>> {
+        let bytes = py
+            .import("os")
+            .and_then(|os| os.call_method1("urandom", (count,)))
+            .ok()?;
+        Some(bytes.downcast::<PyBytes>().ok()?.as_bytes().to_vec())
+    };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        prepare(body, version, &request, share, shares, least, &mut random)
+    }))
+    .unwrap_or(Outcome::NotHandled);
+    Ok(match outcome {
+        Outcome::NotHandled => py.None(),
+        Outcome::Unsplit => "unsplit".to_object(py),
+        Outcome::Empty => PyTuple::empty(py).to_object(py),
+        Outcome::Prepared(p) => {
+            let canonical = PyList::new(py, p.canonical.iter().map(|c| PyBytes::new(py, c)));
+            let spans: Vec<u8> = p.spans.iter().flat_map(|s| s.to_ne_bytes()).collect();
+            let definitions = PyList::new(
+                py,
+                p.definitions.iter().map(|(index, id, text)| {
+                    (*index, id.as_str(), PyBytes::new(py, text)).to_object(py)
+                }),
+            );
+            (
+                p.ids,
+                p.given,
+                canonical,
+                PyBytes::new(py, &p.head),
+                PyBytes::new(py, &p.tail),
+                p.columns,
+                PyBytes::new(py, &spans),
+                definitions,
+            )
+                .to_object(py)
+        }
+    })
+}
