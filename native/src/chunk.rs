@@ -59,12 +59,35 @@ pub fn lines(data: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     })
 }
 
-/// The first `\n` at or after `from`, eight bytes at a time (lines are ~1.3 KB: the byte loop
-/// was ~5% of a chunk call, measured).
+/// The `\n` bytes among 16 bytes, as the bits of a mask (bit i: byte i).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn newline_mask16(block: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    // SAFETY: SSE2 is part of the x86_64 baseline (always present); the unaligned load reads
+    // exactly the 16 bytes of `block`.
+    unsafe {
+        let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
+        _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8))) as u32
+    }
+}
+
+/// The first `\n` at or after `from`, sixteen bytes at a time (SSE2), then eight (lines are
+/// ~1.3 KB: the byte loop was ~8% of a chunk call's instructions, measured).
 #[inline]
 pub fn find_newline(data: &[u8], mut from: usize) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
+    #[cfg(target_arch = "x86_64")]
+    while let Some(block) = data.get(from..from + 16) {
+        let mask = newline_mask16(block.try_into().expect("16 bytes"));
+        if mask != 0 {
+            return Some(from + mask.trailing_zeros() as usize);
+        }
+        from += 16;
+    }
     while let Some(word) = data.get(from..from + 8) {
         let word = u64::from_le_bytes(word.try_into().expect("8 bytes")) ^ (ONES * 0x0a);
         // the lowest flagged byte is a zero byte of `word` (borrows only travel upwards)
@@ -184,7 +207,7 @@ mod tests {
 
     #[test]
     fn newlines_found_as_position() {
-        let mut data = vec![b'x'; 40];
+        let mut data = vec![b'x'; 41];
         for (i, byte) in [0x8a_u8, 0x0b, 0x09, 0xff, 0x00].iter().enumerate() {
             data[3 + i * 5] = *byte;
         }

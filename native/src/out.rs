@@ -109,18 +109,6 @@ impl<'a> J<'a> {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// Whether any of the 8 bytes in `word` must be escaped: below 0x20, `"` or `\\` (exact:
-/// the "has a byte less than n" bit trick, n <= 128, on the word and on it xor'ed).
-#[inline]
-fn needs_escape(word: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let control = word.wrapping_sub(ONES * 0x20) & !word;
-    let quote = (word ^ (ONES * 0x22)).wrapping_sub(ONES) & !(word ^ (ONES * 0x22));
-    let slash = (word ^ (ONES * 0x5c)).wrapping_sub(ONES) & !(word ^ (ONES * 0x5c));
-    (control | quote | slash) & HIGH != 0
-}
-
 /// A JSON string as orjson writes it: `"` and `\\` escaped, \b \f \n \r \t, other control
 /// characters as \u00XX, everything else (DEL, non-ASCII) as is.
 pub fn write_str(out: &mut Vec<u8>, text: &str) {
@@ -128,20 +116,10 @@ pub fn write_str(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
     let mut start = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        // 8 plain bytes at a time (most strings have nothing to escape)
-        if i + 8 <= bytes.len() {
-            let word = u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
-            if !needs_escape(word) {
-                i += 8;
-                continue;
-            }
-        }
-        let byte = bytes[i];
-        if byte >= 0x20 && byte != b'"' && byte != b'\\' {
-            i += 1;
-            continue;
-        }
+    loop {
+        // the next byte to escape: '"', '\\' or a control character (most strings have none)
+        i = crate::json::plain_run(bytes, i);
+        let Some(&byte) = bytes.get(i) else { break };
         out.extend_from_slice(&bytes[start..i]);
         match byte {
             b'"' => out.extend_from_slice(b"\\\""),
