@@ -9,19 +9,22 @@
 //! attachments, a non-string identifier). The caller then runs the Python path for the whole
 //! share, which gives the exact result or error.
 //!
-//! There is no BLAKE2 crate offline, so the content hashes (and the activity definitions'
-//! hashes) are left to Python: this returns each statement's canonical bytes (the statement with
-//! its id, contextActivities as arrays, without `stored`, keys sorted at every level: what
-//! `orjson.dumps(canonical, option=OPT_SORT_KEYS)` gives) and the packed block in two pieces
-//! around the content-hash column (32 bytes per statement), which Python fills in.
+//! The content hash is BLAKE2b (native/src/blake2b.rs: no BLAKE2 crate offline) of each
+//! statement's canonical bytes (the statement with its id, contextActivities as arrays, without
+//! `stored`, keys sorted at every level: what `orjson.dumps(canonical, option=OPT_SORT_KEYS)`
+//! gives), as `prepare.content_hash` computes it; the activity definitions' likewise.
 
 use crate::chunk::leb128;
+use blake2b::hex16;
 use crate::json::{self, Obj, V};
 use crate::out::{write_str, write_v};
 use crate::xapi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 use std::collections::HashSet;
+
+#[path = "blake2b.rs"]
+pub mod blake2b;
 
 const VOIDED: &str = "http://adlnet.gov/expapi/verbs/voided";
 /// `prepare.STAMP_PLACEHOLDER`, its width, and the JSON around it in `unstamped_text`.
@@ -56,37 +59,37 @@ pub struct Request<'r> {
     pub headers: &'r [&'r [u8]],
 }
 
-/// One statement's row, before packing.
-struct Row {
+/// One statement's row, before packing (borrowing the parsed body).
+struct Row<'v, 'a> {
+    obj: &'v Obj<'a>,
     id: String,
     given: bool,
-    canonical: Vec<u8>,
-    text: Vec<u8>,
     has_timestamp: bool,
-    verb: String,
+    verb: &'v str,
     registration: String,
-    agents: Vec<String>,
-    related_agents: Vec<String>,
-    activities: Vec<String>,
-    related_activities: Vec<String>,
-    voiding: String,
+    /// Agent keys: the actor's and the object Agent's (the first `direct`), the instructor's.
+    keys: Vec<String>,
+    direct: usize,
+    /// The object activity's id (0 or 1), then the context activities' ids (not unique).
+    activities: Vec<&'v str>,
+    direct_activities: usize,
     reference: String,
-    /// (activity id, `orjson.dumps(definition, option=OPT_SORT_KEYS)`)
-    definitions: Vec<(String, Vec<u8>)>,
+    voiding: bool,
+    /// (activity id, definition) of each activity with a truthy definition.
+    definitions: Vec<(&'v str, &'v V<'a>)>,
 }
 
-/// The packed result: the block without its content-hash values (`head` + 32 bytes per row +
-/// `tail` is the block), `columns` and `spans` as in the final block.
+/// The packed result: `pack_rows(rows, has_timestamp)`'s (block, columns, spans), the ids,
+/// content hashes and "id given" flags, and the activity definitions as `_ready` lists them.
 pub struct Prepared {
     pub ids: Vec<String>,
+    pub hashes: Vec<String>,
     pub given: Vec<bool>,
-    pub canonical: Vec<Vec<u8>>,
-    pub head: Vec<u8>,
-    pub tail: Vec<u8>,
+    pub block: Vec<u8>,
     pub columns: Vec<i64>,
     pub spans: Vec<i64>,
-    /// (statement index, activity id, sorted definition JSON)
-    pub definitions: Vec<(usize, String, Vec<u8>)>,
+    /// (statement index, activity id, definition hash, sorted definition JSON)
+    pub definitions: Vec<(usize, String, String, String)>,
 }
 
 /// What became of a body.
@@ -208,7 +211,7 @@ pub fn prepare(
         if !seen.insert(id.clone()) {
             return Outcome::NotHandled; // the Python path names the duplicate
         }
-        match row(obj, id, given, request) {
+        match row(obj, id, given) {
             Some(row) => rows.push(row),
             None => return Outcome::NotHandled,
         }
@@ -258,14 +261,14 @@ fn agent_keys(value: Option<&V<'_>>, into: &mut Vec<String>) -> Opt<()> {
     }
 }
 
-fn unique(values: Vec<String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::with_capacity(values.len());
+/// `list(dict.fromkeys(values))` into `scratch` (cleared first).
+fn unique_into<'s>(scratch: &mut Vec<&'s str>, values: impl Iterator<Item = &'s str>) {
+    scratch.clear();
     for value in values {
-        if !out.contains(&value) {
-            out.push(value);
+        if !scratch.contains(&value) {
+            scratch.push(value);
         }
     }
-    out
 }
 
 /// Each activity of a contextActivities value (a list, or one activity).
@@ -277,10 +280,10 @@ fn each_activity<'v, 'a>(value: &'v V<'a>) -> &'v [V<'a>] {
 }
 
 /// An activity's id (`"id" in activity`; a string) and, when truthy, its definition.
-fn visit(
-    activity: &V<'_>,
-    ids: &mut Vec<String>,
-    definitions: &mut Vec<(String, Vec<u8>)>,
+fn visit<'v, 'a>(
+    activity: &'v V<'a>,
+    ids: &mut Vec<&'v str>,
+    definitions: &mut Vec<(&'v str, &'v V<'a>)>,
 ) -> Opt<()> {
     let V::Obj(obj) = activity else {
         return Some(());
@@ -289,18 +292,16 @@ fn visit(
         return Some(());
     };
     let id = id.as_str()?;
-    ids.push(id.to_owned());
+    ids.push(id);
     if let Some(definition) = obj.get("definition") {
         if definition.truthy() {
-            let mut text = Vec::new();
-            write_sorted(&mut text, definition);
-            definitions.push((id.to_owned(), text));
+            definitions.push((id, definition));
         }
     }
     Some(())
 }
 
-fn row(obj: &Obj<'_>, id: String, given: bool, request: &Request<'_>) -> Opt<Row> {
+fn row<'v, 'a>(obj: &'v Obj<'a>, id: String, given: bool) -> Opt<Row<'v, 'a>> {
     ensure!(!obj.contains("authority") && !obj.contains("attachments"));
     let verb = obj.get("verb")?.as_obj()?;
     let verb_id = str_member(verb, "id").ok()?.unwrap_or("");
@@ -311,27 +312,26 @@ fn row(obj: &Obj<'_>, id: String, given: bool, request: &Request<'_>) -> Opt<Row
         Some(V::Obj(context)) => Some(context),
         Some(_) => return None,
     };
-    // agents
-    let mut agents = Vec::new();
-    agent_keys(obj.get("actor"), &mut agents)?;
+    let mut keys = Vec::with_capacity(3);
+    agent_keys(obj.get("actor"), &mut keys)?;
     match kind {
-        "Agent" => agent_keys(Some(obj.get("object")?), &mut agents)?,
+        "Agent" => agent_keys(Some(obj.get("object")?), &mut keys)?,
         "Activity" | "StatementRef" => {}
         _ => return None,
     }
-    let mut related_agents = agents.clone();
-    let mut activity_list = Vec::new();
+    let direct = keys.len();
+    let mut activities = Vec::with_capacity(4);
     let mut definitions = Vec::new();
     if kind == "Activity" && target.contains("id") {
-        visit(obj.get("object")?, &mut activity_list, &mut definitions)?;
+        visit(obj.get("object")?, &mut activities, &mut definitions)?;
     }
-    let mut related_activities = activity_list.clone();
+    let direct_activities = activities.len();
     let mut registration = String::new();
     if let Some(context) = context {
         for key in ["team", "contextAgents", "contextGroups"] {
             ensure!(!context.contains(key));
         }
-        agent_keys(context.get("instructor"), &mut related_agents)?;
+        agent_keys(context.get("instructor"), &mut keys)?;
         if let Some(value) = context.get("registration") {
             let text = value.as_str()?;
             ensure!(text.is_ascii());
@@ -342,15 +342,12 @@ fn row(obj: &Obj<'_>, id: String, given: bool, request: &Request<'_>) -> Opt<Row
             Some(V::Obj(groups)) => {
                 for (_, value) in groups.iter() {
                     for activity in each_activity(value) {
-                        visit(activity, &mut related_activities, &mut definitions)?;
+                        visit(activity, &mut activities, &mut definitions)?;
                     }
                 }
             }
             Some(_) => return None,
         }
-    }
-    for key in request.authority_agents {
-        related_agents.push(key.clone());
     }
     let reference = if kind == "StatementRef" {
         let text = target.get("id")?.as_str()?;
@@ -359,26 +356,19 @@ fn row(obj: &Obj<'_>, id: String, given: bool, request: &Request<'_>) -> Opt<Row
     } else {
         String::new()
     };
-    let voiding = if verb_id == VOIDED {
-        reference.clone()
-    } else {
-        String::new()
-    };
-    let has_timestamp = obj.contains("timestamp");
     Some(Row {
-        canonical: canonical(obj, &id),
-        text: unstamped(obj, &id, given, has_timestamp, request),
+        obj,
         id,
         given,
-        has_timestamp,
-        verb: verb_id.to_owned(),
+        has_timestamp: obj.contains("timestamp"),
+        verb: verb_id,
         registration,
-        agents: unique(agents),
-        related_agents: unique(related_agents),
-        activities: unique(activity_list),
-        related_activities: unique(related_activities),
-        voiding,
+        keys,
+        direct,
+        activities,
+        direct_activities,
         reference,
+        voiding: verb_id == VOIDED,
         definitions,
     })
 }
@@ -387,13 +377,13 @@ fn row(obj: &Obj<'_>, id: String, given: bool, request: &Request<'_>) -> Opt<Row
 /// lower-cased in place or appended, contextActivities values as arrays), then authority, the
 /// default version when absent, and the placeholders.
 fn unstamped(
+    out: &mut Vec<u8>,
     obj: &Obj<'_>,
     id: &str,
     given: bool,
     has_timestamp: bool,
     request: &Request<'_>,
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1024);
+) {
     out.push(b'{');
     let mut first = true;
     let mut member = |out: &mut Vec<u8>, key: &str| {
@@ -408,28 +398,28 @@ fn unstamped(
         match key {
             "stored" => continue,
             "id" => {
-                member(&mut out, key);
-                write_str(&mut out, id);
+                member(out, key);
+                write_str(out, id);
             }
             "context" => {
-                member(&mut out, key);
-                write_context(&mut out, value, false);
+                member(out, key);
+                write_context(out, value, false);
             }
             _ => {
-                member(&mut out, key);
-                write_v(&mut out, value, false);
+                member(out, key);
+                write_v(out, value, false);
             }
         }
     }
     if !given {
-        member(&mut out, "id");
-        write_str(&mut out, id);
+        member(out, "id");
+        write_str(out, id);
     }
-    member(&mut out, "authority");
+    member(out, "authority");
     out.extend_from_slice(request.authority);
     if !obj.contains("version") {
-        member(&mut out, "version");
-        write_str(&mut out, request.default_version);
+        member(out, "version");
+        write_str(out, request.default_version);
     }
     out.extend_from_slice(STORED_HEAD);
     out.extend_from_slice(STAMP);
@@ -438,7 +428,6 @@ fn unstamped(
         out.extend_from_slice(STAMP);
     }
     out.extend_from_slice(b"\"}");
-    out
 }
 
 /// A context object with each contextActivities value an array (`normalize`); `sorted`: keys
@@ -532,7 +521,7 @@ pub fn write_sorted(out: &mut Vec<u8>, value: &V<'_>) {
 
 /// What `content_hash` hashes: the normalized statement with its id, without `stored` (there
 /// is no authority here), keys sorted.
-fn canonical(obj: &Obj<'_>, id: &str) -> Vec<u8> {
+fn canonical(out: &mut Vec<u8>, obj: &Obj<'_>, id: &str) {
     let mut list: Vec<(&str, Option<&V<'_>>)> = obj
         .iter()
         .filter(|(key, _)| *key != "stored" && *key != "id")
@@ -540,40 +529,25 @@ fn canonical(obj: &Obj<'_>, id: &str) -> Vec<u8> {
         .collect();
     list.push(("id", None));
     list.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let mut out = Vec::with_capacity(1024);
     out.push(b'{');
     for (index, (key, value)) in list.into_iter().enumerate() {
         if index > 0 {
             out.push(b',');
         }
-        write_str(&mut out, key);
+        write_str(out, key);
         out.push(b':');
         match (key, value) {
-            (_, None) => write_str(&mut out, id),
-            ("context", Some(value)) => write_context(&mut out, value, true),
-            (_, Some(value)) => write_sorted(&mut out, value),
+            (_, None) => write_str(out, id),
+            ("context", Some(value)) => write_context(out, value, true),
+            (_, Some(value)) => write_sorted(out, value),
         }
     }
     out.push(b'}');
-    out
 }
 
 fn put_str(out: &mut Vec<u8>, value: &str) {
     leb128(out, value.len());
     out.extend_from_slice(value.as_bytes());
-}
-
-fn put_array(out: &mut Vec<u8>, rows: &[Row], column: impl Fn(&Row) -> &Vec<String>) {
-    let mut total: u64 = 0;
-    for row in rows {
-        total += column(row).len() as u64;
-        out.extend_from_slice(&total.to_le_bytes());
-    }
-    for row in rows {
-        for value in column(row) {
-            put_str(out, value);
-        }
-    }
 }
 
 /// 32 hex digits -> 16 bytes; None unless a UUID's text.
@@ -588,12 +562,33 @@ fn uuid_bytes(id: &str) -> Opt<[u8; 16]> {
     Some(raw)
 }
 
-/// `pack_rows(rows, has_timestamp)` without the content-hash values.
-fn pack(rows: Vec<Row>, request: &Request<'_>) -> Prepared {
+/// An Array(String) column: each row's running count of elements, then the elements.
+fn put_array<'r, 'v: 'r, 'a: 'v>(
+    out: &mut Vec<u8>,
+    rows: &'r [Row<'v, 'a>],
+    list: impl Fn(&mut Vec<&'r str>, &'r Row<'v, 'a>),
+) {
+    let mut scratch: Vec<&str> = Vec::new();
+    let mut total: u64 = 0;
+    for row in rows {
+        list(&mut scratch, row);
+        total += scratch.len() as u64;
+        out.extend_from_slice(&total.to_le_bytes());
+    }
+    for row in rows {
+        list(&mut scratch, row);
+        for value in &scratch {
+            put_str(out, value);
+        }
+    }
+}
+
+/// `pack_rows(rows, has_timestamp)` of `_ready`'s rows, with the ids, hashes and definitions.
+fn pack(rows: Vec<Row<'_, '_>>, request: &Request<'_>) -> Prepared {
     let headers = request.headers;
     let count = rows.len();
-    let size: usize = rows.iter().map(|r| r.text.len() + 16).sum();
-    let mut out = Vec::with_capacity(size + 1024);
+    let mut out = Vec::with_capacity(count * 2048 + 4096);
+    let mut scratch = Vec::with_capacity(4096);
     leb128(&mut out, COLUMNS);
     leb128(&mut out, count);
     let mut columns = Vec::with_capacity(COLUMNS + 1);
@@ -612,9 +607,11 @@ fn pack(rows: Vec<Row>, request: &Request<'_>) -> Prepared {
     let width = STAMP.len() as i64;
     let mut spans = Vec::with_capacity(4 * count);
     for row in &rows {
-        leb128(&mut out, row.text.len());
+        scratch.clear();
+        unstamped(&mut scratch, row.obj, &row.id, row.given, row.has_timestamp, request);
+        leb128(&mut out, scratch.len());
         let start = out.len() as i64;
-        out.extend_from_slice(&row.text);
+        out.extend_from_slice(&scratch);
         let end = out.len() as i64;
         let last = end - 2 - width;
         if row.has_timestamp {
@@ -625,59 +622,74 @@ fn pack(rows: Vec<Row>, request: &Request<'_>) -> Prepared {
     }
     out.extend_from_slice(headers[3]);
     columns.push(out.len() as i64);
-    let head = out;
-    // the tail starts after the content hashes, 32 bytes per row, which Python writes
-    let shift = (head.len() + 32 * count) as i64;
-    let mut tail = Vec::with_capacity(count * 512 + 1024);
+    let mut hashes = Vec::with_capacity(count);
+    for row in &rows {
+        scratch.clear();
+        canonical(&mut scratch, row.obj, &row.id);
+        let at = out.len();
+        hex16(&mut out, &scratch);
+        hashes.push(String::from_utf8_lossy(&out[at..]).into_owned());
+    }
     for (at, header) in headers.iter().enumerate().skip(4) {
-        tail.extend_from_slice(header);
-        columns.push(shift + tail.len() as i64);
+        out.extend_from_slice(header);
+        columns.push(out.len() as i64);
         match at {
-            4 => rows.iter().for_each(|r| put_str(&mut tail, &r.verb)),
-            5 => rows
-                .iter()
-                .for_each(|r| put_str(&mut tail, &r.registration)),
+            4 => rows.iter().for_each(|r| put_str(&mut out, r.verb)),
+            5 => rows.iter().for_each(|r| put_str(&mut out, &r.registration)),
             6 => rows
                 .iter()
-                .for_each(|_| put_str(&mut tail, request.authority_key)),
-            7 => put_array(&mut tail, &rows, |r| &r.agents),
-            8 => put_array(&mut tail, &rows, |r| &r.related_agents),
-            9 => put_array(&mut tail, &rows, |r| &r.activities),
-            10 => put_array(&mut tail, &rows, |r| &r.related_activities),
-            11 => rows.iter().for_each(|r| put_str(&mut tail, &r.voiding)),
-            12 => rows.iter().for_each(|r| put_str(&mut tail, &r.reference)),
-            _ => put_array(&mut tail, &rows, |_| &NO_HASHES),
+                .for_each(|_| put_str(&mut out, request.authority_key)),
+            7 => put_array(&mut out, &rows, |list, r| {
+                unique_into(list, r.keys[..r.direct].iter().map(String::as_str))
+            }),
+            8 => put_array(&mut out, &rows, |list, r| {
+                let own = r.keys.iter().map(String::as_str);
+                unique_into(list, own.chain(request.authority_agents.iter().map(String::as_str)))
+            }),
+            9 => put_array(&mut out, &rows, |list, r| {
+                unique_into(list, r.activities[..r.direct_activities].iter().copied())
+            }),
+            10 => put_array(&mut out, &rows, |list, r| {
+                unique_into(list, r.activities.iter().copied())
+            }),
+            11 => rows.iter().for_each(|r| {
+                put_str(&mut out, if r.voiding { &r.reference } else { "" })
+            }),
+            12 => rows.iter().for_each(|r| put_str(&mut out, &r.reference)),
+            _ => put_array(&mut out, &rows, |list, _| list.clear()), // no attachments here
         }
     }
-    columns.push(shift + tail.len() as i64);
-    let mut prepared = Prepared {
-        ids: Vec::with_capacity(count),
-        given: Vec::with_capacity(count),
-        canonical: Vec::with_capacity(count),
-        head,
-        tail,
+    columns.push(out.len() as i64);
+    let mut definitions = Vec::new();
+    for (index, row) in rows.iter().enumerate() {
+        for (id, definition) in &row.definitions {
+            scratch.clear();
+            write_sorted(&mut scratch, definition);
+            let mut digest = Vec::with_capacity(32);
+            hex16(&mut digest, &scratch);
+            definitions.push((
+                index,
+                (*id).to_owned(),
+                String::from_utf8_lossy(&digest).into_owned(),
+                String::from_utf8_lossy(&scratch).into_owned(),
+            ));
+        }
+    }
+    Prepared {
+        ids: rows.iter().map(|r| r.id.clone()).collect(),
+        hashes,
+        given: rows.iter().map(|r| r.given).collect(),
+        block: out,
         columns,
         spans,
-        definitions: Vec::new(),
-    };
-    for (index, row) in rows.into_iter().enumerate() {
-        prepared.ids.push(row.id);
-        prepared.given.push(row.given);
-        prepared.canonical.push(row.canonical);
-        for (id, text) in row.definitions {
-            prepared.definitions.push((index, id, text));
-        }
+        definitions,
     }
-    prepared
 }
-
-/// No attachments (statements with attachments are not handled here).
-static NO_HASHES: Vec<String> = Vec::new();
 
 /// Python: `prepare_statements(body, version, authority, authority_key, authority_agents,
 /// default_version, headers, share, shares, least)` -> None (not handled: the Python path),
-/// "unsplit", () (a share past the end), or (ids, given, canonical bytes, head, tail, columns,
-/// spans as native-endian int64 bytes, definitions [(index, activity id, sorted JSON bytes)]).
+/// "unsplit", () (a share past the end), or (ids, hashes, given, block, columns, spans as
+/// native-endian int64 bytes, definitions [(index, activity id, hash, sorted JSON)]).
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
 pub fn prepare_statements(
@@ -719,20 +731,18 @@ pub fn prepare_statements(
         Outcome::Unsplit => "unsplit".to_object(py),
         Outcome::Empty => PyTuple::empty(py).to_object(py),
         Outcome::Prepared(p) => {
-            let canonical = PyList::new(py, p.canonical.iter().map(|c| PyBytes::new(py, c)));
             let spans: Vec<u8> = p.spans.iter().flat_map(|s| s.to_ne_bytes()).collect();
             let definitions = PyList::new(
                 py,
-                p.definitions.iter().map(|(index, id, text)| {
-                    (*index, id.as_str(), PyBytes::new(py, text)).to_object(py)
-                }),
+                p.definitions
+                    .iter()
+                    .map(|(index, id, digest, text)| (*index, id, digest, text).to_object(py)),
             );
             (
                 p.ids,
+                p.hashes,
                 p.given,
-                canonical,
-                PyBytes::new(py, &p.head),
-                PyBytes::new(py, &p.tail),
+                PyBytes::new(py, &p.block),
                 p.columns,
                 PyBytes::new(py, &spans),
                 definitions,

@@ -352,3 +352,21 @@ def test_stored_rows_equal_the_python_paths(
     got = _select(store, store_settings.database)
     assert len(got) == len(corpus)
     assert got == _select(store, other_db)
+
+
+def test_content_hashes_at_blake2b_block_boundaries(seeded: Callable[[int], None]) -> None:
+    """The native BLAKE2b (native/src/blake2b.rs) against hashlib's where its 128-byte blocks
+    end: canonical texts of exactly 128 * k - 1, 128 * k and 128 * k + 1 bytes."""
+    base = {
+        "id": str(uuid.UUID(int=77)),
+        "actor": {"mbox": "mailto:a@example.org"},
+        "verb": {"id": "http://x.org/v"},
+        "object": {"id": "http://x.org/a"},
+        "result": {"response": ""},
+    }
+    bare = len(orjson.dumps(base, option=orjson.OPT_SORT_KEYS))
+    lengths = [128 * k + d for k in (2, 3, 8, 100) for d in (-1, 0, 1)]
+    for length in lengths:
+        sent = {**base, "result": {"response": "r" * (length - bare)}}
+        assert len(orjson.dumps(sent, option=orjson.OPT_SORT_KEYS)) == length
+        assert _check(seeded, orjson.dumps(sent), "2.0.0")

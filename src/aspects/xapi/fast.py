@@ -41,10 +41,9 @@ def native_verdicts() -> Verdicts | None:
 def native_prepare() -> Callable[..., Any] | None:
     """The crate's ``prepare_statements`` (native/src/prepare.rs: a receive worker's whole
     statement path for sure-valid bodies, :func:`aspects.lrs.statements.receive.prepare_share`),
-    or None when the native module is not usable (same rule as :func:`native_verdicts`)."""
-    from aspects.transform.fast import native_state
-
-    if native_state() != "loaded":
+    or None when the native module is not usable. Usable iff :func:`native_verdicts` is (its
+    state check, which hashes the crate's sources, is not repeated)."""
+    if native_verdicts() is None:
         return None
     module = importlib.import_module("aspects.transform._fast")
     function: Callable[..., Any] | None = getattr(module, "prepare_statements", None)

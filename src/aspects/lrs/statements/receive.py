@@ -156,10 +156,6 @@ def read_statements(
     return items
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
 def prepare_share(
     body: bytes,
     version: str,
@@ -178,9 +174,8 @@ def prepare_share(
     rows do not cover, no native module): the Python path reads the body, with the exact
     result or error.
 
-    Rust returns each statement's canonical bytes and the block without its content-hash
-    column (there is no BLAKE2 crate offline): the hashes are made here, as
-    :func:`~aspects.lrs.statements.prepare.content_hash` makes them, and put in between."""
+    The content hashes are BLAKE2b there too (native/src/blake2b.rs, checked against hashlib by
+    tests/lrs/test_native_prepare.py)."""
     native = native_prepare()
     if native is None:
         return None
@@ -206,12 +201,7 @@ def prepare_share(
         return ("unsplit",)
     if not outcome:
         return ("ok", None)
-    ids, given, canonical, head, tail, columns, spans, found = outcome
-    hashes = [_digest(data) for data in canonical]
+    ids, hashes, given, block, columns, spans, definitions = outcome
     spans_array = array("q")
     spans_array.frombytes(spans)  # native-endian int64, as array("q") holds them
-    definitions = [
-        (index, activity_id, _digest(text), text.decode()) for index, activity_id, text in found
-    ]
-    block = b"".join((head, "".join(hashes).encode(), tail))
     return ("ok", (ids, hashes, given, block, array("q", columns), spans_array, definitions))
