@@ -298,6 +298,46 @@ pub fn string_at(text: &str, quote: usize) -> Option<(Cow<'_, str>, usize)> {
     }
 }
 
+/// The position after the JSON string whose opening `"` is at `quote`, accepting exactly what
+/// [`string_at`] accepts, without decoding it (derive.rs skips most of a statement's strings:
+/// no text is built for those with escapes).
+#[inline]
+pub fn skip_string(bytes: &[u8], quote: usize) -> Option<usize> {
+    let mut i = plain_run(bytes, quote + 1);
+    loop {
+        match *bytes.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => {
+                let escape = *bytes.get(i + 1)?;
+                i += 2;
+                match escape {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                    b'u' => {
+                        let unit = hex4(bytes, i)?;
+                        i += 4;
+                        if (0xD800..0xDC00).contains(&unit) {
+                            // a high surrogate must be followed by a low one
+                            if bytes.get(i..i + 2)? != b"\\u" {
+                                return None;
+                            }
+                            let low = hex4(bytes, i + 2)?;
+                            if !(0xDC00..0xE000).contains(&low) {
+                                return None;
+                            }
+                            i += 6;
+                        } else if (0xDC00..0xE000).contains(&unit) {
+                            return None; // a lone low surrogate
+                        }
+                    }
+                    _ => return None,
+                }
+            }
+            _ => return None, // a control character (plain_run stops only at these three)
+        }
+        i = plain_run(bytes, i);
+    }
+}
+
 /// Four hex digits at `at`, as a code unit.
 fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
     let digits = bytes.get(at..at + 4)?;
@@ -518,6 +558,34 @@ mod tests {
         (from..bytes.len())
             .find(|&i| STOP[bytes[i] as usize])
             .unwrap_or(bytes.len().max(from))
+    }
+
+    #[test]
+    fn skip_string_accepts_what_string_at_accepts() {
+        let parts = [
+            "a", "\\\"", "\\\\", "\\/", "\\b", "\\n", "\\t", "\\u00e9", "\\uD83D\\uDE00",
+            "\\ud83d", "\\uDE00", "\\uD83Dx", "\\uD83D\\u0041", "\\x", "\\u12", "\\u12G4",
+            "\u{1}", "\u{1f}", "\\", "é", "€", "0123456789abcdef", "\"", " ",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..50_000 {
+            let mut text = String::from("\"");
+            for _ in 0..(next() % 12) {
+                text.push_str(parts[(next() % parts.len() as u64) as usize]);
+            }
+            if next() % 4 != 0 {
+                text.push('"');
+            }
+            text.push_str(",1");
+            let want = string_at(&text, 0).map(|(_, end)| end);
+            assert_eq!(skip_string(text.as_bytes(), 0), want, "{text:?}");
+        }
     }
 
     #[test]
