@@ -7,7 +7,8 @@ wall time, so that the figures mean something on a machine other work loads. Ste
 
 - ``receive``: body bytes -> validated, prepared statements (``statements_from``; with
   ``--workers``, what a receive worker does: parsing, validation and the rows but ``stored``,
-  which the server then only stamps in ``commit``);
+  which the server then only stamps in ``commit``; one native call for sure-valid bodies,
+  ``--python-receive`` to compare with the worker's Python path);
 - ``commit``: the group-commit writer committing one request alone (id check, rows, and the
   write-ahead journal append + fdatasync; with ``--no-journal`` the INSERT into the LRS tables
   instead); ``of_which_*`` split out the store round trips (id check query, INSERT);
@@ -150,7 +151,18 @@ def main() -> None:
         action="store_true",
         help="receive as a receive worker does (receive = the worker's CPU, commit = the server's)",
     )
+    parser.add_argument(
+        "--python-receive",
+        action="store_true",
+        help="with --workers: the worker's Python path, the native one-call path "
+        "(receive.prepare_share, native/src/prepare.rs) switched off in this process",
+    )
     args = parser.parse_args()
+    if args.python_receive:
+        import aspects.lrs.statements.ready as ready_module
+
+        # ready.py calls prepare_share first and falls back to the Python path on None.
+        ready_module.prepare_share = lambda *_args, **_kwargs: None
     with tempfile.TemporaryDirectory(prefix="lrs-cpu-") as directory:
         settings = StoreSettings(path=Path(directory), database="bench")
         client = open_client(settings, Path(directory))
