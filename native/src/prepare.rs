@@ -15,10 +15,10 @@
 //! gives), as `prepare.content_hash` computes it; the activity definitions' likewise.
 
 use crate::chunk::leb128;
-use blake2b::hex16;
 use crate::json::{self, Obj, V};
 use crate::out::{write_str, write_v};
 use crate::xapi;
+use blake2b::hex16;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 use std::collections::HashSet;
@@ -140,36 +140,42 @@ pub fn prepare(
         "2.0.0" => true,
         _ => return Outcome::NotHandled,
     };
-    let Some(value) = json::parse(body) else {
-        return Outcome::NotHandled;
-    };
-    let statements: &[V<'_>] = match &value {
-        V::Arr(items) => items,
-        V::Obj(_) if shares <= 1 => std::slice::from_ref(&value),
-        _ => {
-            return if shares > 1 {
-                Outcome::Unsplit
-            } else {
-                Outcome::NotHandled
-            }
-        }
-    };
-    let (start, end) = if shares > 1 {
-        if statements.len() < 2 * least {
+    let parsed: Vec<V<'_>>;
+    let whole: V<'_>;
+    let statements: &[V<'_>] = if shares > 1 {
+        // A share: the array's elements are delimited without parsing them, and only this
+        // share's are parsed (each worker reads the whole body; the others' shares are theirs
+        // to parse: every byte between elements is checked here).
+        let Some(elements) = elements(body) else {
+            return Outcome::NotHandled;
+        };
+        if elements.len() < 2 * least {
             return Outcome::Unsplit;
         }
-        share_bounds(statements.len(), share, shares, least)
+        let (start, end) = share_bounds(elements.len(), share, shares, least);
+        if start >= end {
+            return Outcome::Empty;
+        }
+        let mut values = Vec::with_capacity(end - start);
+        for &(from, to) in &elements[start..end] {
+            match json::parse(&body[from..to]) {
+                Some(value) => values.push(value),
+                None => return Outcome::NotHandled,
+            }
+        }
+        parsed = values;
+        &parsed
     } else {
-        (0, statements.len())
-    };
-    if start >= end {
-        return if shares > 1 {
-            Outcome::Empty
-        } else {
-            Outcome::NotHandled // an empty array: the Python path answers it
+        let Some(value) = json::parse(body) else {
+            return Outcome::NotHandled;
         };
-    }
-    let statements = &statements[start..end];
+        whole = value;
+        match &whole {
+            V::Arr(items) if !items.is_empty() => items,
+            V::Obj(_) => std::slice::from_ref(&whole),
+            _ => return Outcome::NotHandled, // an empty array too: the Python path answers
+        }
+    };
     let mut missing = 0;
     for statement in statements {
         if xapi::statement(statement, v2).is_none() {
@@ -217,6 +223,88 @@ pub fn prepare(
         }
     }
     Outcome::Prepared(pack(rows, request))
+}
+
+fn skip_ws(body: &[u8], mut at: usize) -> usize {
+    while at < body.len() && matches!(body[at], b' ' | b'\t' | b'\n' | b'\r') {
+        at += 1;
+    }
+    at
+}
+
+/// The position after the JSON string whose opening quote is at `at` (json.rs's scanner: 16
+/// bytes at a time; its escapes checked).
+fn skip_string(text: &str, at: usize) -> Option<usize> {
+    json::string_at(text, at).map(|(_, end)| end)
+}
+
+/// The position after the JSON value starting at `at`: strings and brackets followed, nothing
+/// else validated (the caller parses the value); None when it runs past the end.
+fn skip_value(text: &str, at: usize) -> Option<usize> {
+    let body = text.as_bytes();
+    match *body.get(at)? {
+        b'"' => skip_string(text, at),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut at = at;
+            loop {
+                match *body.get(at)? {
+                    b'"' => {
+                        at = skip_string(text, at)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.checked_sub(1)?;
+                        if depth == 0 {
+                            return Some(at + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                at += 1;
+            }
+        }
+        _ => {
+            let mut at = at;
+            while at < body.len()
+                && !matches!(body[at], b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r')
+            {
+                at += 1;
+            }
+            Some(at)
+        }
+    }
+}
+
+/// The (start, end) of each element of the body's top-level array, the bytes between them
+/// checked (whitespace, one comma, the brackets); None when the body is not an array.
+fn elements(body: &[u8]) -> Option<Vec<(usize, usize)>> {
+    let text = std::str::from_utf8(body).ok()?;
+    let mut at = skip_ws(body, 0);
+    if body.get(at) != Some(&b'[') {
+        return None;
+    }
+    at = skip_ws(body, at + 1);
+    let mut found = Vec::new();
+    if body.get(at) == Some(&b']') {
+        at += 1;
+    } else {
+        loop {
+            let end = skip_value(text, at)?;
+            found.push((at, end));
+            at = skip_ws(body, end);
+            match *body.get(at)? {
+                b',' => at = skip_ws(body, at + 1),
+                b']' => {
+                    at += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    (skip_ws(body, at) == body.len()).then_some(found)
 }
 
 /// A string member, None when absent; Err (not handled) when not a string.
@@ -608,7 +696,14 @@ fn pack(rows: Vec<Row<'_, '_>>, request: &Request<'_>) -> Prepared {
     let mut spans = Vec::with_capacity(4 * count);
     for row in &rows {
         scratch.clear();
-        unstamped(&mut scratch, row.obj, &row.id, row.given, row.has_timestamp, request);
+        unstamped(
+            &mut scratch,
+            row.obj,
+            &row.id,
+            row.given,
+            row.has_timestamp,
+            request,
+        );
         leb128(&mut out, scratch.len());
         let start = out.len() as i64;
         out.extend_from_slice(&scratch);
@@ -644,7 +739,10 @@ fn pack(rows: Vec<Row<'_, '_>>, request: &Request<'_>) -> Prepared {
             }),
             8 => put_array(&mut out, &rows, |list, r| {
                 let own = r.keys.iter().map(String::as_str);
-                unique_into(list, own.chain(request.authority_agents.iter().map(String::as_str)))
+                unique_into(
+                    list,
+                    own.chain(request.authority_agents.iter().map(String::as_str)),
+                )
             }),
             9 => put_array(&mut out, &rows, |list, r| {
                 unique_into(list, r.activities[..r.direct_activities].iter().copied())
@@ -652,9 +750,9 @@ fn pack(rows: Vec<Row<'_, '_>>, request: &Request<'_>) -> Prepared {
             10 => put_array(&mut out, &rows, |list, r| {
                 unique_into(list, r.activities.iter().copied())
             }),
-            11 => rows.iter().for_each(|r| {
-                put_str(&mut out, if r.voiding { &r.reference } else { "" })
-            }),
+            11 => rows
+                .iter()
+                .for_each(|r| put_str(&mut out, if r.voiding { &r.reference } else { "" })),
             12 => rows.iter().for_each(|r| put_str(&mut out, &r.reference)),
             _ => put_array(&mut out, &rows, |list, _| list.clear()), // no attachments here
         }
