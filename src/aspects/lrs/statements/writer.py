@@ -64,6 +64,11 @@ _MICROSECOND = timedelta(microseconds=1)
 # key-table view included (medians of 6, 3.2-3.5 -> 2.4-2.7 ms per 100 statements).
 _INSERT_SETTINGS = {"optimize_on_insert": 0}
 _ID_CHECK_CHUNK = 10_000
+# Flush sooner than the interval once this many statements are pending. One INSERT of 10,000
+# rows (key-table view included) cost 1.88 ms of CPU per 100 statements against 2.29 for two of
+# 5,000 (steady state, medians of 8 alternated, load 9-10), and half the parts to merge; below
+# 10,000 statements/s the interval (1 s) flushes first anyway.
+FLUSH_ROWS = 10_000
 log = logging.getLogger(__name__)
 
 
@@ -150,7 +155,7 @@ class StatementWriter:
         copier: RawCopier | None = None,
         journal: Path | None = None,
         flush_interval: float = 1.0,
-        flush_rows: int = 5_000,
+        flush_rows: int = FLUSH_ROWS,
         exclusive: bool = False,
         max_pending: int = 100_000,
     ) -> None:
