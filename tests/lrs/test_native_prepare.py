@@ -19,21 +19,24 @@ import random
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from benchmarks.lrs_common import make_statement
 from clickhouse_connect.driver.client import Client
+from fastapi.testclient import TestClient
 
 from aspects.lrs.statements.prepare import INDEX_COLUMNS
-from aspects.lrs.statements.ready import Ready, Stamps, _ready, share_bounds
+from aspects.lrs.statements.ready import SPLIT_BYTES, Ready, Stamps, _ready, share_bounds
 from aspects.lrs.statements.receive import prepare_share, read_statements, statements_from
 from aspects.lrs.statements.writer import StatementWriter
 from aspects.store.settings import StoreSettings
 from aspects.xapi.fast import native_prepare
 from aspects.xapi.validation import StatementInvalid
 from tests.erb import fixture_statements, transformer_statements
+from tests.lrs.statements_helpers import V1, credential, make_app
 from tests.lrs.test_statements_packed import _random
 from tests.lrs.test_statements_ready import AUTHORITY, _variety
 
@@ -396,3 +399,55 @@ def test_content_hashes_at_blake2b_block_boundaries(seeded: Callable[[int], None
         sent = {**base, "result": {"response": "r" * (length - bare)}}
         assert len(orjson.dumps(sent, option=orjson.OPT_SORT_KEYS)) == length
         assert _check(seeded, orjson.dumps(sent), "2.0.0")
+
+
+def _app_rows(client: Client, database: str) -> list[tuple[Any, ...]]:
+    """lrs_statements rows with the credential's authority (a key each app makes) named
+    ``AUTH``, and each text's ``stored`` (and the ``timestamp`` it defaulted) dropped."""
+    rows = client.query(
+        f"SELECT toString(statement_id), {', '.join(INDEX_COLUMNS[2:])} "
+        f"FROM {database}.lrs_statements ORDER BY statement_id"
+    ).result_rows
+    out = []
+    for row in rows:
+        text = orjson.loads(row[1])
+        stored = text.pop("stored")
+        if text.get("timestamp") == stored:
+            del text["timestamp"]
+        authority = row[5]
+        text["authority"] = "AUTH"
+        named = [["AUTH" if key == authority else key for key in row[7]]]
+        out.append((row[0], text, *row[2:5], "AUTH", row[6], *named, *row[8:]))
+    return out
+
+
+def test_stored_rows_through_the_app_equal_the_in_process_paths(
+    tmp_path: Path, store: Client, store_settings: StoreSettings, other_db: str
+) -> None:
+    """POSTs through the app with two receive worker processes (the native path: bodies of
+    100 split between the idle workers, single statements) store the rows the app stores
+    reading the same bodies in the process (the Python path)."""
+    version = "1.0.3"
+    corpus = [s for s in _corpus(version) if prepare_share(orjson.dumps(s), version, AUTHORITY)]
+    corpus = [{**s, "id": str(uuid.UUID(int=n + 1))} for n, s in enumerate(corpus)]
+    bodies = [orjson.dumps(corpus[at : at + 100]) for at in range(0, len(corpus) - 5, 100)]
+    bodies += [orjson.dumps(one) for one in corpus[-5:]]
+    assert max(len(body) for body in bodies) > SPLIT_BYTES
+    # every body is one the workers read natively (whole, and in the shares of two workers)
+    assert all(prepare_share(body, version, AUTHORITY) for body in bodies)
+    assert all(prepare_share(body, version, AUTHORITY, 1, 2, 20) for body in bodies[:-5])
+    other = store_settings.model_copy(update={"database": other_db})
+    for workers, settings in ((2, store_settings), (0, other)):
+        app = make_app(tmp_path / f"workers-{workers}", store, settings, receive_workers=workers)
+        with TestClient(app) as test_client:
+            test_client.headers.update({**credential(app, "all"), **V1})
+            for body in bodies:
+                response = test_client.post(
+                    "/xAPI/statements",
+                    content=body,
+                    headers={"Content-Type": "application/json"},
+                )
+                assert response.status_code == 200, response.text
+    got = _app_rows(store, store_settings.database)
+    assert len(got) == len(corpus)
+    assert got == _app_rows(store, other_db)
