@@ -20,6 +20,11 @@ derived LowCardinality columns sent as String, as before session 7, instead of d
 by the native ``low_cardinality``), and by ``#variant``
 names: schema changes applied to the fresh database after its migrations (``VARIANTS``, e.g.
 ``100000#nostats#lz4``), to measure a candidate migration before writing it.
+
+``--fixed N`` measures instead the fixed CPU cost of an INSERT (N small INSERTs per
+configuration; the size in a configuration is then ignored, e.g. ``--configs
+'0,0#noviews' --fixed 20``). For merges, use unique statements (``--lines 1000000 --repeat
+1``): with ``--repeat 3`` merges collapse the copies and cost about half as much.
 """
 
 from __future__ import annotations
@@ -223,6 +228,45 @@ def wait_for_merges(client: Any, database: str) -> None:
         quiet = quiet + 1 if running == 0 else 0
 
 
+def fixed_cost(args: argparse.Namespace) -> None:
+    """CPU per INSERT of one small part (~1,000 statements) into fresh databases with every
+    table's merges stopped, ``--fixed`` INSERTs per configuration, rounds interleaved. Session
+    8: ~110-150 ms with all report views against ~25-35 for the raw table alone (~10 ms per
+    view that writes a part), whatever the INSERT's size: at 100,000 statements per INSERT
+    ~1.1-1.5 us per statement; for the LRS's raw copy, per copy."""
+    part = next(part for part in pack(make_logs(args.cache, args.events), 2_000) if part.count)
+    work = Path(tempfile.mkdtemp(prefix="ingest-fixed-"))
+    client = open_client(StoreSettings(path=work / "clickhouse"), work)
+    configs = [Config.parse(text) for text in args.configs.split(",")]
+    print(f"{part.count} statements per INSERT, {args.fixed} INSERTs; load {load()}")
+    results: dict[str, list[float]] = {config.name: [] for config in configs}
+    for round_ in range(args.rounds):
+        for config in configs[round_ % len(configs) :] + configs[: round_ % len(configs)]:
+            database = f"fix_{uuid.uuid4().hex[:8]}"
+            migrate(client, StoreSettings(path=work / "clickhouse", database=database))
+            for variant in config.variants:
+                for sql in VARIANTS[variant]:
+                    client.command(sql.replace("${db}", database))
+            for (table,) in client.query(
+                "SELECT name FROM system.tables WHERE database = {db:String} "
+                "AND engine LIKE '%MergeTree'",
+                parameters={"db": database},
+            ).result_rows:
+                client.command(f"SYSTEM STOP MERGES {database}.{table}")
+            now = datetime.now(UTC)
+            insert_packed(client, database, [part], now, "tracking-log")  # warm
+            began = cpu()
+            for _ in range(args.fixed):
+                insert_packed(client, database, [part], now, "tracking-log")
+            per_insert = (cpu() - began) / args.fixed * 1e3
+            results[config.name].append(per_insert)
+            client.command(f"DROP DATABASE {database} SYNC")
+            print(f"round {round_ + 1} {config.name:>24s}: {per_insert:6.1f} ms CPU per INSERT")
+    for name, runs in results.items():
+        print(f"median {name:>24s}: {statistics.median(runs):6.1f} ms CPU per INSERT")
+    print(f"load {load()}; {os.cpu_count()} cores")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--configs", default="50000,100000,150000")
@@ -231,8 +275,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--events", type=int, default=1_000_000, help="the logs to read from")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "aspects-bench")
+    parser.add_argument(
+        "--fixed",
+        type=int,
+        default=0,
+        help="instead: this many small INSERTs (one worker chunk each, merges stopped) per "
+        "configuration, and the CPU per INSERT: the fixed cost that views and parts add",
+    )
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    if args.fixed:
+        fixed_cost(args)
+        return
 
     parts = pack(make_logs(args.cache, args.events), args.lines) * args.repeat
     total = sum(part.count for part in parts)
