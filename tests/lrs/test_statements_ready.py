@@ -32,6 +32,7 @@ from aspects.lrs.statements.ready import (
     share_bounds,
 )
 from aspects.lrs.statements.receive import statements_from
+from aspects.xapi.fast import native_prepare
 from aspects.xapi.validation import StatementInvalid
 from tests.lrs.native_block import decode
 from tests.lrs.statements_helpers import statement
@@ -241,7 +242,7 @@ def test_a_pool_splits_a_large_body_between_idle_workers_with_the_same_outcome()
             return ready
 
     async def scenario() -> list[Any]:
-        pool = Recording(2)
+        pool = Recording(2, split=True)
         outcomes: list[Any] = []
         try:
             for body in (sent, duplicate, bad_late, bad_early, b"[not json"):
@@ -274,6 +275,29 @@ def test_a_pool_splits_a_large_body_between_idle_workers_with_the_same_outcome()
     # invalid ones fell back to one worker; the short one and the one beside another request
     # were never split.
     assert split == [True, False, False]
+
+
+def test_a_pool_splits_only_without_the_native_receive_path() -> None:
+    """With the native path a lone request's body goes whole to one worker (splitting it cost
+    more than it saved); without it, it is split as before."""
+    seen: list[int] = []
+
+    class Recording(ReceivePool):
+        async def _read_whole(self, *args: Any) -> list[Ready]:
+            seen.append(len(args[0]))
+            return await super()._read_whole(*args)
+
+    async def scenario() -> list[Ready]:
+        pool = Recording(2)
+        try:
+            return await pool.read(orjson.dumps(_large(120)), "1.0.3", AUTHORITY, False, None)
+        finally:
+            pool.close()
+
+    ready = asyncio.run(scenario())
+    assert sum(part.count for part in ready) == 120
+    assert len(ready) == (1 if native_prepare() is not None else 2)
+    assert len(seen) == (1 if native_prepare() is not None else 0)
 
 
 def test_a_dead_worker_is_replaced_and_the_request_read_again() -> None:
