@@ -425,8 +425,8 @@ def test_stored_rows_through_the_app_equal_the_in_process_paths(
     tmp_path: Path, store: Client, store_settings: StoreSettings, other_db: str
 ) -> None:
     """POSTs through the app with two receive worker processes (the native path: bodies of
-    100 split between the idle workers, single statements) store the rows the app stores
-    reading the same bodies in the process (the Python path)."""
+    100, read whole or split between idle workers as the pool decides, and single statements)
+    store the rows the app stores reading the same bodies in the process (the Python path)."""
     version = "1.0.3"
     corpus = [s for s in _corpus(version) if prepare_share(orjson.dumps(s), version, AUTHORITY)]
     corpus = [{**s, "id": str(uuid.UUID(int=n + 1))} for n, s in enumerate(corpus)]
