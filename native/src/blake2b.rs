@@ -82,7 +82,12 @@ pub fn digest<const N: usize>(data: &[u8]) -> [u8; N] {
     let mut done: u128 = 0;
     while rest.len() > BLOCK {
         done += BLOCK as u128;
-        compress(&mut h, rest[..BLOCK].try_into().expect("a block"), done, false);
+        compress(
+            &mut h,
+            rest[..BLOCK].try_into().expect("a block"),
+            done,
+            false,
+        );
         rest = &rest[BLOCK..];
     }
     let mut last = [0u8; BLOCK];

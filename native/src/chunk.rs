@@ -53,7 +53,10 @@ pub fn lines(data: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
         };
         let line = (start, end);
         start = end + 1;
-        if !data[line.0..line.1].iter().all(|b| b" \t\n\r\x0b\x0c".contains(b)) {
+        if !data[line.0..line.1]
+            .iter()
+            .all(|b| b" \t\n\r\x0b\x0c".contains(b))
+        {
             return Some(line);
         }
     })
@@ -133,7 +136,8 @@ impl Packed {
         self.ids.extend(statement.id[8..].iter().rev());
         leb128(&mut self.texts, statement.json.len());
         self.texts.extend_from_slice(&statement.json);
-        self.actors.push(statement.actor.py_name.clone_ref(py).into_py(py));
+        self.actors
+            .push(statement.actor.py_name.clone_ref(py).into_py(py));
         if let Some(derived) = &mut self.derived {
             if !derived.push_json(&statement.json) {
                 self.derived = None;
@@ -212,7 +216,10 @@ mod tests {
             data[3 + i * 5] = *byte;
         }
         for from in 0..=data.len() {
-            let want = data[from..].iter().position(|&b| b == b'\n').map(|at| from + at);
+            let want = data[from..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|at| from + at);
             assert_eq!(find_newline(&data, from), want);
             for at in from..data.len() {
                 let mut with = data.clone();

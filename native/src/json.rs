@@ -267,22 +267,9 @@ pub fn string_at(text: &str, quote: usize) -> Option<(Cow<'_, str>, usize)> {
                     b'r' => '\r',
                     b't' => '\t',
                     b'u' => {
-                        let unit = hex4(bytes, i)?;
-                        i += 4;
-                        if (0xD800..0xDC00).contains(&unit) {
-                            // a high surrogate must be followed by a low one
-                            if bytes.get(i..i + 2)? != b"\\u" {
-                                return None;
-                            }
-                            let low = hex4(bytes, i + 2)?;
-                            if !(0xDC00..0xE000).contains(&low) {
-                                return None;
-                            }
-                            i += 6;
-                            char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))?
-                        } else {
-                            char::from_u32(unit)? // a lone low surrogate is refused here
-                        }
+                        let (ch, next) = unicode_escape(bytes, i)?;
+                        i = next;
+                        ch
                     }
                     _ => return None,
                 };
@@ -312,23 +299,7 @@ pub fn skip_string(bytes: &[u8], quote: usize) -> Option<usize> {
                 i += 2;
                 match escape {
                     b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
-                    b'u' => {
-                        let unit = hex4(bytes, i)?;
-                        i += 4;
-                        if (0xD800..0xDC00).contains(&unit) {
-                            // a high surrogate must be followed by a low one
-                            if bytes.get(i..i + 2)? != b"\\u" {
-                                return None;
-                            }
-                            let low = hex4(bytes, i + 2)?;
-                            if !(0xDC00..0xE000).contains(&low) {
-                                return None;
-                            }
-                            i += 6;
-                        } else if (0xDC00..0xE000).contains(&unit) {
-                            return None; // a lone low surrogate
-                        }
-                    }
+                    b'u' => i = unicode_escape(bytes, i)?.1,
                     _ => return None,
                 }
             }
@@ -336,6 +307,27 @@ pub fn skip_string(bytes: &[u8], quote: usize) -> Option<usize> {
         }
         i = plain_run(bytes, i);
     }
+}
+
+/// The character of a `\uXXXX` escape whose four hex digits start at `at`, and the position
+/// after it: a high surrogate must be followed by the `\u` escape of a low one (both make one
+/// character); a lone low surrogate is refused (`char::from_u32`). [`string_at`] and
+/// [`skip_string`] share it, so they accept exactly the same escapes.
+#[inline]
+fn unicode_escape(bytes: &[u8], at: usize) -> Option<(char, usize)> {
+    let unit = hex4(bytes, at)?;
+    if !(0xD800..0xDC00).contains(&unit) {
+        return Some((char::from_u32(unit)?, at + 4));
+    }
+    if bytes.get(at + 4..at + 6)? != b"\\u" {
+        return None;
+    }
+    let low = hex4(bytes, at + 6)?;
+    if !(0xDC00..0xE000).contains(&low) {
+        return None;
+    }
+    let code = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+    Some((char::from_u32(code)?, at + 10))
 }
 
 /// Four hex digits at `at`, as a code unit.
@@ -563,9 +555,30 @@ mod tests {
     #[test]
     fn skip_string_accepts_what_string_at_accepts() {
         let parts = [
-            "a", "\\\"", "\\\\", "\\/", "\\b", "\\n", "\\t", "\\u00e9", "\\uD83D\\uDE00",
-            "\\ud83d", "\\uDE00", "\\uD83Dx", "\\uD83D\\u0041", "\\x", "\\u12", "\\u12G4",
-            "\u{1}", "\u{1f}", "\\", "é", "€", "0123456789abcdef", "\"", " ",
+            "a",
+            "\\\"",
+            "\\\\",
+            "\\/",
+            "\\b",
+            "\\n",
+            "\\t",
+            "\\u00e9",
+            "\\uD83D\\uDE00",
+            "\\ud83d",
+            "\\uDE00",
+            "\\uD83Dx",
+            "\\uD83D\\u0041",
+            "\\x",
+            "\\u12",
+            "\\u12G4",
+            "\u{1}",
+            "\u{1f}",
+            "\\",
+            "é",
+            "€",
+            "0123456789abcdef",
+            "\"",
+            " ",
         ];
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move || {
@@ -594,12 +607,15 @@ mod tests {
         for stop in 0u8..=255 {
             for length in [0usize, 1, 7, 8, 15, 16, 17, 31, 33, 40] {
                 for at in 0..length {
-                    let mut bytes: Vec<u8> =
-                        (0..length).map(|i| plain[i % plain.len()]).collect();
+                    let mut bytes: Vec<u8> = (0..length).map(|i| plain[i % plain.len()]).collect();
                     bytes[at] = stop;
                     for from in [0, at / 2, at, at + 1] {
                         let want = plain_run_bytes(&bytes, from.min(length));
-                        assert_eq!(plain_run(&bytes, from.min(length)), want, "{stop} {at} {from}");
+                        assert_eq!(
+                            plain_run(&bytes, from.min(length)),
+                            want,
+                            "{stop} {at} {from}"
+                        );
                     }
                 }
             }

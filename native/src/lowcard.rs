@@ -112,8 +112,12 @@ pub fn encode(streams: &[&[u8]], rows: usize) -> Option<Vec<u8>> {
     out.extend_from_slice(&(rows as u64).to_le_bytes());
     match width {
         0 => out.extend(indexes.iter().map(|&i| i as u8)),
-        1 => indexes.iter().for_each(|&i| out.extend_from_slice(&(i as u16).to_le_bytes())),
-        _ => indexes.iter().for_each(|&i| out.extend_from_slice(&i.to_le_bytes())),
+        1 => indexes
+            .iter()
+            .for_each(|&i| out.extend_from_slice(&(i as u16).to_le_bytes())),
+        _ => indexes
+            .iter()
+            .for_each(|&i| out.extend_from_slice(&i.to_le_bytes())),
     }
     Some(out)
 }

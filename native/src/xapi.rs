@@ -100,7 +100,10 @@ fn iri_str(text: &str) -> Option<()> {
     for b in rest {
         ensure!(
             (0x21..0x7f).contains(b)
-                && !matches!(b, b'<' | b'>' | b'"' | b'{' | b'}' | b'|' | b'\\' | b'^' | b'`')
+                && !matches!(
+                    b,
+                    b'<' | b'>' | b'"' | b'{' | b'}' | b'|' | b'\\' | b'^' | b'`'
+                )
         );
     }
     Some(())
@@ -115,9 +118,7 @@ fn iri(value: &V<'_>) -> Option<()> {
 fn language_tag(tag: &str) -> Option<()> {
     let mut parts = tag.split('-');
     let language = parts.next()?;
-    ensure!(
-        (2..=3).contains(&language.len()) && language.bytes().all(|b| b.is_ascii_alphabetic())
-    );
+    ensure!((2..=3).contains(&language.len()) && language.bytes().all(|b| b.is_ascii_alphabetic()));
     let mut next = parts.next();
     if let Some(script) = next {
         if script.len() == 4 && script.bytes().all(|b| b.is_ascii_alphabetic()) {
@@ -409,7 +410,9 @@ fn duration(text: &str) -> Option<()> {
     }
     // P(?=\d|T\d): something must follow.
     let first = *bytes.get(1)?;
-    ensure!(first.is_ascii_digit() || (first == b'T' && bytes.get(2).is_some_and(u8::is_ascii_digit)));
+    ensure!(
+        first.is_ascii_digit() || (first == b'T' && bytes.get(2).is_some_and(u8::is_ascii_digit))
+    );
     for designators in [&b"YMD"[..], &b"HMS"[..]] {
         if designators == b"HMS" {
             if at == bytes.len() {
@@ -591,10 +594,21 @@ mod tests {
 
     #[test]
     fn durations() {
-        for ok in ["PT5M", "P1W", "P1.5W", "P1Y2M3DT4H5M6.7S", "PT0S", "P1D", "P1,5Y", "PT1H"] {
+        for ok in [
+            "PT5M",
+            "P1W",
+            "P1.5W",
+            "P1Y2M3DT4H5M6.7S",
+            "PT0S",
+            "P1D",
+            "P1,5Y",
+            "PT1H",
+        ] {
             assert!(duration(ok).is_some(), "{ok}");
         }
-        for bad in ["P", "PT", "P1", "P1DT", "PT5", "P1M1Y", "P1WT1H", "P1.W", "1D", "P1D\n", "PT1H1H"] {
+        for bad in [
+            "P", "PT", "P1", "P1DT", "PT5", "P1M1Y", "P1WT1H", "P1.W", "1D", "P1D\n", "PT1H1H",
+        ] {
             assert!(duration(bad).is_none(), "{bad}");
         }
     }
