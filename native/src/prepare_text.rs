@@ -80,24 +80,12 @@ fn write_context(out: &mut Vec<u8>, value: &V<'_>, sorted: bool) {
         write_any(out, value, sorted);
         return;
     };
-    out.push(b'{');
-    for (index, (key, item)) in members(context, sorted).into_iter().enumerate() {
-        if index > 0 {
-            out.push(b',');
-        }
-        write_str(out, key);
-        out.push(b':');
+    write_object(out, members(context, sorted), |out, key, item| {
         if key != "contextActivities" {
             write_any(out, item, sorted);
-            continue;
+            return;
         }
-        out.push(b'{');
-        for (at, (name, entry)) in members(groups, sorted).into_iter().enumerate() {
-            if at > 0 {
-                out.push(b',');
-            }
-            write_str(out, name);
-            out.push(b':');
+        write_object(out, members(groups, sorted), |out, _, entry| {
             if matches!(entry, V::Arr(_)) {
                 write_any(out, entry, sorted);
             } else {
@@ -105,8 +93,24 @@ fn write_context(out: &mut Vec<u8>, value: &V<'_>, sorted: bool) {
                 write_any(out, entry, sorted);
                 out.push(b']');
             }
+        });
+    });
+}
+
+/// `{"key":value,...}` of `list`'s members in its order, each value written by `value`.
+fn write_object<'l, T>(
+    out: &mut Vec<u8>,
+    list: Vec<(&'l str, T)>,
+    mut value: impl FnMut(&mut Vec<u8>, &'l str, T),
+) {
+    out.push(b'{');
+    for (index, (key, item)) in list.into_iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
         }
-        out.push(b'}');
+        write_str(out, key);
+        out.push(b':');
+        value(out, key, item);
     }
     out.push(b'}');
 }
@@ -142,18 +146,9 @@ pub fn write_sorted(out: &mut Vec<u8>, value: &V<'_>) {
             }
             out.push(b']');
         }
-        V::Obj(obj) => {
-            out.push(b'{');
-            for (index, (key, item)) in members(obj, true).into_iter().enumerate() {
-                if index > 0 {
-                    out.push(b',');
-                }
-                write_str(out, key);
-                out.push(b':');
-                write_sorted(out, item);
-            }
-            out.push(b'}');
-        }
+        V::Obj(obj) => write_object(out, members(obj, true), |out, _, item| {
+            write_sorted(out, item)
+        }),
         scalar => write_v(out, scalar, false),
     }
 }
@@ -168,18 +163,9 @@ pub(super) fn canonical(out: &mut Vec<u8>, obj: &Obj<'_>, id: &str) {
         .collect();
     list.push(("id", None));
     list.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    out.push(b'{');
-    for (index, (key, value)) in list.into_iter().enumerate() {
-        if index > 0 {
-            out.push(b',');
-        }
-        write_str(out, key);
-        out.push(b':');
-        match (key, value) {
-            (_, None) => write_str(out, id),
-            ("context", Some(value)) => write_context(out, value, true),
-            (_, Some(value)) => write_sorted(out, value),
-        }
-    }
-    out.push(b'}');
+    write_object(out, list, |out, key, value| match (key, value) {
+        (_, None) => write_str(out, id),
+        ("context", Some(value)) => write_context(out, value, true),
+        (_, Some(value)) => write_sorted(out, value),
+    });
 }
