@@ -446,38 +446,64 @@ def _insert_block(
 ) -> int:
     """One INSERT of one Native block made of ``parts`` (with their derived columns or not)."""
     count = sum(part.count for part in parts)
+    columns, block = native_block(
+        count,
+        [part.ids for part in parts],
+        [part.texts for part in parts],
+        [_INT64.pack(micros) * count],
+        source,
+        [part.derived for part in parts if part.derived] if with_derived else None,
+        lowcard.native_encoder() if with_derived else None,
+    )
+    client.raw_insert(
+        f"{database}.{TABLE}",
+        columns,
+        insert_block=block,
+        fmt="Native",
+        settings=_PACKED_INSERT_SETTINGS,
+    )
+    return count
+
+
+def native_block(
+    count: int,
+    ids: Sequence[bytes],
+    texts: Sequence[bytes],
+    times: Sequence[bytes],
+    source: str,
+    derived: Sequence[Sequence[bytes]] | None,
+    encode: lowcard.Encoder | None,
+) -> tuple[list[str], bytes]:
+    """One Native block of ``count`` raw-table rows: (column names, block). ``ids``, ``texts``
+    and ``times`` are the statement_id, statement and stored_time columns' values in pieces
+    (joined in order); ``derived``: each piece's derived-column streams
+    (:data:`DERIVED_COLUMNS`), None to leave those columns to ClickHouse; ``encode``: the
+    LowCardinality encoder for them (None: sent as String). ``source`` is the same for every row.
+    The backfill's packed INSERTs and the LRS's copy from memory both send this layout."""
     columns = list(_COLUMNS)
-    if with_derived:
+    if derived is not None:
         columns += [name for name, _ in DERIVED_COLUMNS]
     blocks: list[bytes] = [leb128(len(columns)), leb128(count)]
     blocks.append(native_string(b"statement_id") + native_string(b"UUID"))
-    blocks.extend(part.ids for part in parts)
+    blocks.extend(ids)
     blocks.append(native_string(b"statement") + native_string(b"String"))
-    blocks.extend(part.texts for part in parts)
+    blocks.extend(texts)
     blocks.append(native_string(b"stored_time") + native_string(b"DateTime64(6, 'UTC')"))
-    blocks.append(_INT64.pack(micros) * count)
+    blocks.extend(times)
     blocks.append(native_string(b"source") + native_string(lowcard.TYPE.encode()))
     blocks.append(lowcard.constant(native_string(source.encode()), count))
-    if with_derived:
-        encode = lowcard.native_encoder()
+    if derived is not None:
         stream = 0
         for (name, kind), streams in zip(DERIVED_COLUMNS, _STREAMS_OF, strict=True):
             encoded = None
             if encode is not None and name in lowcard.LOW_CARDINALITY:
-                encoded = encode([part.derived[stream] for part in parts if part.derived], count)
+                encoded = encode([piece[stream] for piece in derived], count)
             if encoded is not None:
                 blocks.append(native_string(name.encode()) + native_string(lowcard.TYPE.encode()))
                 blocks.append(encoded)
             else:
                 blocks.append(native_string(name.encode()) + native_string(kind.encode()))
                 for index in range(stream, stream + streams):
-                    blocks.extend(part.derived[index] for part in parts if part.derived)
+                    blocks.extend(piece[index] for piece in derived)
             stream += streams
-    client.raw_insert(
-        f"{database}.{TABLE}",
-        columns,
-        insert_block=b"".join(blocks),
-        fmt="Native",
-        settings=_PACKED_INSERT_SETTINGS,
-    )
-    return count
+    return columns, b"".join(blocks)

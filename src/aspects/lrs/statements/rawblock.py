@@ -8,8 +8,8 @@ statements' ids, stored times and texts as Native columns (the stamped blocks of
 (:class:`HeldRows`) and inserts them as one Native block, with the derived columns computed by
 the native ``derive_columns`` (the backfill's, :data:`aspects.store.statements.DERIVED_COLUMNS`)
 and the LowCardinality ones dictionary-encoded, as :func:`aspects.store.statements.insert_packed`
-does for the backfill. (That function stamps one ``stored_time`` for all its rows; here each
-statement keeps its own, so the block is laid out here.)
+does for the backfill (the same layout, :func:`aspects.store.statements.native_block`; here
+each statement keeps its own ``stored_time``).
 """
 
 from __future__ import annotations
@@ -20,19 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aspects.store import lowcard
-from aspects.store.native_format import leb128, native_string
-from aspects.store.statements import DERIVED_COLUMNS
+from aspects.store.statements import DERIVED_STREAMS, native_block
 
 # A packed texts column -> the derived columns' Native streams, or None when not sure of one.
 Derive = Callable[[bytes], "Sequence[bytes] | None"]
-
-_STREAMS_OF = tuple(2 if kind.startswith("Nullable") else 1 for _, kind in DERIVED_COLUMNS)
-_DERIVED_STREAMS = sum(_STREAMS_OF)
-_BASE = (
-    ("statement_id", "UUID"),
-    ("statement", "String"),
-    ("stored_time", "DateTime64(6, 'UTC')"),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +66,7 @@ def raw_blocks(
         if not part.count:
             continue
         streams = derive(part.texts) if derive is not None else None
-        if streams is None or len(streams) != _DERIVED_STREAMS or len(streams[0]) != 8 * part.count:
+        if streams is None or len(streams) != DERIVED_STREAMS or len(streams[0]) != 8 * part.count:
             unsure.append(part)  # (a shape not expected: left to ClickHouse as well)
         else:
             sure.append((part, streams))
@@ -95,33 +86,13 @@ def _block(
 ) -> tuple[list[str], bytes, int]:
     """One block of ``held``'s statements, with ``derived`` (each part's streams) or not."""
     count = sum(part.count for part in held)
-    names = [name for name, _ in _BASE] + ["source"]
-    if derived is not None:
-        names += [name for name, _ in DERIVED_COLUMNS]
-    out: list[bytes] = [leb128(len(names)), leb128(count)]
-    out.append(_header("statement_id", "UUID"))
-    out += [part.ids for part in held]
-    out.append(_header("statement", "String"))
-    out += [part.texts for part in held]
-    out.append(_header("stored_time", "DateTime64(6, 'UTC')"))
-    out += [part.times for part in held]
-    out.append(_header("source", lowcard.TYPE))
-    out.append(lowcard.constant(native_string(source.encode()), count))
-    if derived is not None:
-        at = 0
-        for (name, kind), width in zip(DERIVED_COLUMNS, _STREAMS_OF, strict=True):
-            encoded = None
-            if encode is not None and name in lowcard.LOW_CARDINALITY:
-                encoded = encode([streams[at] for streams in derived], count)
-            if encoded is not None:
-                out += [_header(name, lowcard.TYPE), encoded]
-            else:
-                out.append(_header(name, kind))
-                for stream in range(at, at + width):
-                    out += [streams[stream] for streams in derived]
-            at += width
-    return names, b"".join(out), count
-
-
-def _header(name: str, kind: str) -> bytes:
-    return native_string(name.encode()) + native_string(kind.encode())
+    names, block = native_block(
+        count,
+        [part.ids for part in held],
+        [part.texts for part in held],
+        [part.times for part in held],
+        source,
+        derived,
+        encode,
+    )
+    return names, block, count
