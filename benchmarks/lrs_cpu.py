@@ -17,6 +17,13 @@ wall time, so that the figures mean something on a machine other work loads. Ste
 - ``copy``: the background copy of those statements into the raw table (with its report views),
   measured over the whole run and divided per request (it runs in large batches).
 
+With ``--dispatch``, instead: the serving process's CPU per POST outside storing, i.e. the ASGI
+layers (uvicorn excluded): the same request through the app with the POST fast path
+(``aspects.lrs.statements.fastpost``) and without it, alternated, ``store_body`` replaced by
+a stub answering the ids so that only the routing, middleware, authentication (cached),
+dependency solving and the response differ. Timed as the event loop thread's CPU
+(``time.thread_time``: chDB's threads are not involved).
+
 Run it against an older checkout (``PYTHONPATH=old/src``) to compare: steps the older writer
 lacks print 0.
 
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
@@ -138,6 +146,103 @@ async def _one_run(
     }
 
 
+def dispatch_runs(directory: Path, client: Any, settings: StoreSettings, args: Any) -> None:
+    """``--dispatch`` (module docstring): CPU ms per request through each app, medians."""
+    import base64
+
+    from aspects.lrs import app as app_module
+    from aspects.lrs.auth import create_credential
+    from aspects.lrs.db import make_sessionmaker
+    from aspects.lrs.statements import routes
+    from aspects.settings import Settings
+
+    fastpost: Any = None
+    with contextlib.suppress(ImportError):  # an older checkout: the full path only
+        from aspects.lrs.statements import fastpost
+
+    async def stub(state: Any, body: bytes, *args: Any) -> list[str]:
+        return ids
+
+    routes.store_body = stub  # type: ignore[assignment]
+    if fastpost is not None:
+        fastpost.store_body = stub
+    full = Settings(data_dir=directory / "lrs", store=settings)
+    apps = {}
+    for fast in (False, True) if fastpost is not None else (False,):
+        options = {"fast_post": fast} if fastpost is not None else {}
+        apps[fast] = app_module.create_app(full, client, make_sessionmaker(full), 0, **options)
+    with apps[False].state.sessionmaker() as session:
+        created, secret = create_credential(
+            session, name="bench", scopes=["all"], home_page="https://lrs.example.org"
+        )
+    token = base64.b64encode(f"{created.key}:{secret}".encode())
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    statements = [make_statement(i, now) for i in range(args.batch)]
+    ids = [str(statement["id"]) for statement in statements]
+    body = orjson.dumps(statements)
+    headers = [
+        (b"host", b"127.0.0.1"),
+        (b"authorization", b"Basic " + token),
+        (b"content-type", b"application/json"),
+        (b"x-experience-api-version", b"1.0.3"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+
+    async def request(app: Any) -> int:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/xAPI/statements",
+            "raw_path": b"/xAPI/statements",
+            "root_path": "",
+            "query_string": b"",
+            "headers": headers,
+            "client": ("127.0.0.1", 40000),
+            "server": ("127.0.0.1", 8080),
+            "state": {},
+        }
+        status = 0
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+
+        await app(scope, receive, send)
+        return status
+
+    async def measure() -> dict[bool, list[float]]:
+        for app in apps.values():
+            assert await request(app) == 200  # fills the credential cache (scrypt once)
+        per: dict[bool, list[float]] = {fast: [] for fast in apps}
+        for _ in range(args.runs):
+            for fast, app in apps.items():
+                times = []
+                for _ in range(args.requests):
+                    started = time.thread_time()
+                    await request(app)
+                    times.append((time.thread_time() - started) * 1000)
+                per[fast].append(statistics.median(times))
+        return per
+
+    per = asyncio.run(measure())
+    for fast, figures in per.items():
+        name = "fast path" if fast else "FastAPI"
+        print(
+            f"dispatch {name}: loop thread CPU ms per request, medians of {args.requests} per run: "
+            + " ".join(f"{v:.3f}" for v in figures)
+            + f" median={statistics.median(figures):.3f}",
+            flush=True,
+        )
+    print(f"load={os.getloadavg()}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -157,6 +262,11 @@ def main() -> None:
         help="with --workers: the worker's Python path, the native one-call path "
         "(receive.prepare_share, native/src/prepare.rs) switched off in this process",
     )
+    parser.add_argument(
+        "--dispatch",
+        action="store_true",
+        help="the ASGI layers' CPU per POST, with and without the fast path (docstring)",
+    )
     args = parser.parse_args()
     if args.python_receive:
         import aspects.lrs.statements.ready as ready_module
@@ -167,6 +277,9 @@ def main() -> None:
         settings = StoreSettings(path=Path(directory), database="bench")
         client = open_client(settings, Path(directory))
         migrate(client, settings)
+        if args.dispatch:
+            dispatch_runs(Path(directory), client, settings, args)
+            return
         # Warm up (first INSERTs into fresh tables are slower).
         journal = None if args.no_journal else Path(directory) / "journal"
         one_run(client, "bench", 5, args.batch, 0, journal)

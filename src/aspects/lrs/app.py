@@ -25,6 +25,7 @@ from aspects.lrs import about, activities, agents
 from aspects.lrs.auth import CredentialCache
 from aspects.lrs.documents import router as documents_router
 from aspects.lrs.statements.copier import RawCopier
+from aspects.lrs.statements.fastpost import FastPost
 from aspects.lrs.statements.prepare import format_time
 from aspects.lrs.statements.ready import ReceivePool
 from aspects.lrs.statements.routes import XAPIError
@@ -271,11 +272,14 @@ def create_app(
     store_client: Client,
     sessionmaker: sessionmaker[Session],
     receive_workers: int = 0,
+    fast_post: bool = True,
 ) -> FastAPI:
     """The LRS ASGI application over an already-migrated store and an initialised database.
 
     ``receive_workers`` processes read JSON statement bodies (``aspects lrs serve`` passes
-    ``lrs.receive_workers``; 0, as tests build apps, reads them in the process)."""
+    ``lrs.receive_workers``; 0, as tests build apps, reads them in the process).
+    ``fast_post``: plain statement POSTs take :mod:`~aspects.lrs.statements.fastpost` (off:
+    every request goes through FastAPI)."""
     # A second connection lets the writer store the LRS's own tables while the raw INSERT runs
     # (separate chDB connections of one process run in parallel; one connection serialises).
     side_client = open_client(settings.store, settings.data_dir)
@@ -350,4 +354,11 @@ def create_app(
         ],
         max_age=3600,
     )
+    if fast_post:
+        app.add_middleware(
+            FastPost,
+            path=f"{BASE}/statements",
+            negotiate=negotiate,
+            version_header=VERSION_HEADER,
+        )
     return app

@@ -79,15 +79,32 @@ async def _store(
 ) -> list[str]:
     body = await request.body()
     content_type = request.headers.get("content-type", "application/json")
-    version = _version(request)
-    pool: ReceivePool | None = request.app.state.receive_pool
+    return await store_body(
+        request.app.state, body, content_type, _version(request), principal, single, statement_id
+    )
+
+
+async def store_body(
+    state: Any,
+    body: bytes,
+    content_type: str,
+    version: str,
+    principal: Principal,
+    single: bool,
+    statement_id: str | None,
+) -> list[str]:
+    """Store a PUT/POST body's statements (``state``: the app's state): their ids, or
+    StatementInvalid / XAPIError (409). Shared with the POST fast path
+    (:mod:`aspects.lrs.statements.fastpost`), so both store and fail alike."""
+    pool: ReceivePool | None = state.receive_pool
+    writer: StatementWriter = state.statement_writer
     if pool is not None and content_type.split(";")[0].strip().lower() in ("application/json", ""):
         # Parsed, validated and prepared in a worker process (aspects.lrs.statements.ready).
         with pool.opened():
             ready: list[Ready] = await pool.read(
                 body, version, principal.authority, single, statement_id
             )
-            return await _write(request, Batch(ready, principal.authority, version))
+            return await _write(writer, Batch(ready, principal.authority, version))
     items, _ = statements_from(content_type, body, version, single=single)
     if statement_id is not None:
         if items[0].given_id and items[0].statement_id != statement_id.lower():
@@ -95,12 +112,12 @@ async def _store(
                 "statementId", "differs from the id of the statement in the body"
             )
         items = [with_id(items[0], statement_id)]
-    return await _write(request, Batch(items, principal.authority, version))
+    return await _write(writer, Batch(items, principal.authority, version))
 
 
-async def _write(request: Request, batch: Batch) -> list[str]:
+async def _write(writer: StatementWriter, batch: Batch) -> list[str]:
     try:
-        return await writer_of(request).write(batch)
+        return await writer.write(batch)
     except Conflict as error:
         raise XAPIError(409, str(error)) from None
 
