@@ -95,6 +95,11 @@ VARIANTS: dict[str, list[str]] = {
         for table in ["xapi_statements", *_FACTS]
     ],
     "rawnostats": [_RAW + "MODIFY SETTING auto_statistics_types = ''"],
+    # the report tables alone (migration 0040)
+    "factnostats": [
+        f"ALTER TABLE ${{db}}.{table} MODIFY SETTING auto_statistics_types = ''"
+        for table in [*_FACTS, "activity_day_changes"]
+    ],
     # the statement column's codec: ZSTD(1) since migration 0035 (ZSTD(3) before)
     "lz4": [_RAW + "MODIFY COLUMN statement String CODEC(LZ4)"],
     "zstd1": [_RAW + "MODIFY COLUMN statement String CODEC(ZSTD(1))"],
