@@ -72,10 +72,16 @@ pub enum User<'e> {
     Text(&'e str),
 }
 
+/// Bytes kept free before each statement's JSON in the sink: the texts column's LEB128 length
+/// prefix, which is two bytes for statements of 128 to 16,383 bytes (nearly all; chunk.rs
+/// moves the others).
+pub const FRAME: usize = 2;
+
 /// One statement: its id (UUID bytes, big-endian), JSON bytes and actor.
 pub struct Stmt {
     pub id: [u8; 16],
-    pub json: Vec<u8>,
+    /// Where its JSON is in the builder's `sink` (after [`FRAME`] free bytes).
+    pub json: std::ops::Range<usize>,
     pub actor: Rc<Actor>,
     /// check_object found no id in its object (None or absent): the Python transformer rejects
     /// the event with [`no_id_reason`] when every statement's id is otherwise an IRI (lib.rs).
@@ -260,6 +266,10 @@ pub struct Builder {
     objects: HashMap<String, Rc<[u8]>>,
     iris: HashMap<String, bool>,
     last_time: (String, String),
+    /// Where statements are written, each after [`FRAME`] free bytes (`Stmt::json` says where):
+    /// a chunk's texts column while `chunk` runs (no copy of each statement into it, no buffer
+    /// per statement), else a scratch buffer the per-line entry points clear.
+    pub sink: Vec<u8>,
 }
 
 impl Builder {
@@ -283,6 +293,7 @@ impl Builder {
             objects: HashMap::default(),
             iris: HashMap::default(),
             last_time: (String::new(), String::new()),
+            sink: Vec::new(),
         }
     }
 
@@ -673,68 +684,108 @@ impl Builder {
                 }
             }
         }
-        let mut out = Vec::with_capacity(2048);
-        out.extend_from_slice(b"{\"id\":\"");
-        write_uuid(&mut out, &id);
-        out.extend_from_slice(b"\",\"actor\":");
-        out.extend_from_slice(&actor.json);
-        out.extend_from_slice(b",\"verb\":{\"id\":");
-        write_str(&mut out, verb.iri);
-        out.extend_from_slice(b",\"display\":{\"en\":");
-        write_str(&mut out, verb.display);
-        out.extend_from_slice(b"}},\"object\":");
-        write_j(&mut out, &obj, true)?;
-        out.extend_from_slice(b",\"timestamp\":");
-        write_str(&mut out, &self.last_time.1);
-        out.extend_from_slice(b",\"context\":{\"extensions\":{");
-        out.extend_from_slice(&self.version_member);
-        for (key, value) in context_ext.iter() {
-            out.push(b',');
-            write_str(&mut out, key);
-            out.push(b':');
-            write_j(&mut out, value, false)?;
+        // written in place (not taken out of self: a panic must not lose what the sink holds)
+        let out = &mut self.sink;
+        out.extend_from_slice(&[0; FRAME]);
+        let start = out.len();
+        let written = write_statement(
+            out,
+            &self.version_member,
+            &self.last_time.1,
+            &id,
+            &actor,
+            verb,
+            &obj,
+            &context_ext,
+            parent,
+            custom,
+            parent_statement,
+            result,
+        );
+        if written.is_err() {
+            out.truncate(start - FRAME); // nothing of a statement that was not made
         }
-        out.push(b'}');
-        if let Some(parent) = parent {
-            out.extend_from_slice(b",\"contextActivities\":");
-            out.extend_from_slice(&parent);
-        } else if let Some(kinds) = custom {
-            out.extend_from_slice(b",\"contextActivities\":{");
-            let mut first = true;
-            for (kind, members) in kinds.iter() {
-                let Some(members) = members else { continue };
-                if !first {
-                    out.push(b',');
-                }
-                first = false;
-                write_str(&mut out, kind);
-                out.extend_from_slice(b":[");
-                for (i, member) in members.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    write_j(&mut out, member, true)?;
-                }
-                out.push(b']');
-            }
-            out.push(b'}');
-        }
-        if let Some(parent_id) = parent_statement {
-            out.extend_from_slice(b",\"statement\":{\"id\":");
-            write_str(&mut out, &parent_id);
-            out.extend_from_slice(b",\"objectType\":\"StatementRef\"}");
-        }
-        out.extend_from_slice(b"},\"version\":\"1.0.3\"");
-        if let Some(result) = result {
-            out.extend_from_slice(b",\"result\":");
-            write_j(&mut out, &result, true)?;
-        }
-        out.push(b'}');
+        written?;
         Ok(Stmt {
             id,
-            json: out,
+            json: start..self.sink.len(),
             actor,
             no_id,
         })
     }
+}
+
+/// The statement's JSON appended to `out` (the Python dict's key order).
+#[allow(clippy::too_many_arguments)]
+fn write_statement(
+    out: &mut Vec<u8>,
+    version_member: &[u8],
+    timestamp: &str,
+    id: &[u8; 16],
+    actor: &Actor,
+    verb: &Verb,
+    obj: &J<'_>,
+    context_ext: &[(&str, J<'_>)],
+    parent: Option<Rc<[u8]>>,
+    custom: Option<Vec<(Cow<'_, str>, Option<Vec<J<'_>>>)>>,
+    parent_statement: Option<String>,
+    result: Option<J<'_>>,
+) -> Res<()> {
+    out.extend_from_slice(b"{\"id\":\"");
+    write_uuid(out, id);
+    out.extend_from_slice(b"\",\"actor\":");
+    out.extend_from_slice(&actor.json);
+    out.extend_from_slice(b",\"verb\":{\"id\":");
+    write_str(out, verb.iri);
+    out.extend_from_slice(b",\"display\":{\"en\":");
+    write_str(out, verb.display);
+    out.extend_from_slice(b"}},\"object\":");
+    write_j(out, obj, true)?;
+    out.extend_from_slice(b",\"timestamp\":");
+    write_str(out, timestamp);
+    out.extend_from_slice(b",\"context\":{\"extensions\":{");
+    out.extend_from_slice(version_member);
+    for (key, value) in context_ext.iter() {
+        out.push(b',');
+        write_str(out, key);
+        out.push(b':');
+        write_j(out, value, false)?;
+    }
+    out.push(b'}');
+    if let Some(parent) = parent {
+        out.extend_from_slice(b",\"contextActivities\":");
+        out.extend_from_slice(&parent);
+    } else if let Some(kinds) = custom {
+        out.extend_from_slice(b",\"contextActivities\":{");
+        let mut first = true;
+        for (kind, members) in kinds.iter() {
+            let Some(members) = members else { continue };
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            write_str(out, kind);
+            out.extend_from_slice(b":[");
+            for (i, member) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_j(out, member, true)?;
+            }
+            out.push(b']');
+        }
+        out.push(b'}');
+    }
+    if let Some(parent_id) = parent_statement {
+        out.extend_from_slice(b",\"statement\":{\"id\":");
+        write_str(out, &parent_id);
+        out.extend_from_slice(b",\"objectType\":\"StatementRef\"}");
+    }
+    out.extend_from_slice(b"},\"version\":\"1.0.3\"");
+    if let Some(result) = result {
+        out.extend_from_slice(b",\"result\":");
+        write_j(out, &result, true)?;
+    }
+    out.push(b'}');
+    Ok(())
 }

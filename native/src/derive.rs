@@ -47,9 +47,27 @@ impl Default for DerivedColumns {
     }
 }
 
+/// Bytes per row of each stream, a little above what the benchmark's statements take (string
+/// streams: the length byte and a typical value), to reserve a chunk's streams at once.
+const ROW_BYTES: [usize; STREAMS] = [
+    8, 48, 56, 128, 64, 2, 40, 8, 96, 1, 1, 1, 1, 1, 8, 1, 8, 1, 8, 4,
+];
+
 impl DerivedColumns {
     pub fn new() -> Self {
         DerivedColumns::default()
+    }
+
+    /// Room for about `rows` statements (the streams grow past it as needed): a chunk's
+    /// streams regrew ~8 times each, copying about their final size again.
+    pub fn with_rows(rows: usize) -> Self {
+        DerivedColumns {
+            rows: 0,
+            streams: ROW_BYTES
+                .iter()
+                .map(|bytes| Vec::with_capacity(rows * bytes))
+                .collect(),
+        }
     }
 
     /// Add one statement's derived columns; false (and nothing added) when not sure.

@@ -83,10 +83,13 @@ impl<'e> Event<'e> {
     pub fn get(&self, key: &str) -> Option<&'e V<'e>> {
         let value = if let Some(dot) = key.bytes().position(|b| b == b'.') {
             let mut value = self.raw.get(&key[..dot])?;
-            for part in key[dot + 1..].split('.') {
-                value = value.as_obj()?.get(part)?;
+            // the parts after the first, split by hand (`str::split` cost ~1% of a line)
+            let mut rest = &key[dot + 1..];
+            while let Some(next) = rest.bytes().position(|b| b == b'.') {
+                value = value.as_obj()?.get(&rest[..next])?;
+                rest = &rest[next + 1..];
             }
-            value
+            value.as_obj()?.get(rest)?
         } else {
             find(self.raw, key)?
         };

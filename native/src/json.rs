@@ -29,11 +29,19 @@ pub enum V<'a> {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Obj<'a>(pub Vec<(Cow<'a, str>, V<'a>)>);
 
-/// `a == b` for keys, deciding most unequal pairs on the length and first byte before a
-/// `memcmp` call (key lookups are linear scans of a few keys, many of the same length).
+/// `a == b` for keys, deciding most unequal pairs on the length and first byte, and comparing
+/// short keys in line (key lookups are linear scans of a few keys, many of the same length;
+/// the `memcmp` calls of equal lengths were ~3% of a chunk's cycles, perf).
 #[inline]
 pub fn same_key(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() || a.first() != b.first() {
+        return false;
+    }
+    if a.len() <= 16 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    a == b
 }
 
 impl<'a> Obj<'a> {

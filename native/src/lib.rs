@@ -53,7 +53,8 @@ pub struct FastTransformer {
 }
 
 impl FastTransformer {
-    /// One line -> its outcome (panics count as "not handled").
+    /// One line -> its outcome (panics count as "not handled"); its statements' JSON is
+    /// appended to the builder's sink (`Stmt::json`), which the caller clears or keeps.
     pub fn run(&mut self, line: &[u8]) -> Outcome {
         let builder = &mut self.builder;
         let enabled = &self.enabled;
@@ -125,14 +126,16 @@ impl FastTransformer {
     /// Each statement as (UUID bytes, JSON bytes, actor name); a str = skipped by that name;
     /// None = not handled.
     fn rows(&mut self, py: Python<'_>, line: &[u8]) -> PyObject {
+        self.builder.sink.clear();
         match self.run(line) {
             Outcome::Statements(statements) => {
+                let sink = &self.builder.sink;
                 let items = statements.iter().map(|s| {
                     PyTuple::new(
                         py,
                         &[
                             PyBytes::new(py, &s.id).to_object(py),
-                            PyBytes::new(py, &s.json).to_object(py),
+                            PyBytes::new(py, &sink[s.json.clone()]).to_object(py),
                             s.actor.py_name.clone_ref(py).into_py(py),
                         ],
                     )
@@ -164,6 +167,7 @@ impl FastTransformer {
         let mut count = 0usize;
         for _ in 0..repeat {
             for line in &lines {
+                self.builder.sink.clear();
                 match stage {
                     0 => count += line::read(line).map_or(0, |(top, _)| top.len()),
                     1 => {
@@ -187,9 +191,17 @@ impl FastTransformer {
 
     /// Each statement's JSON bytes; a str = skipped by that name; None = not handled.
     fn statements(&mut self, py: Python<'_>, line: &[u8]) -> PyObject {
+        self.builder.sink.clear();
         match self.run(line) {
             Outcome::Statements(statements) => {
-                PyList::new(py, statements.iter().map(|s| PyBytes::new(py, &s.json))).to_object(py)
+                let sink = &self.builder.sink;
+                PyList::new(
+                    py,
+                    statements
+                        .iter()
+                        .map(|s| PyBytes::new(py, &sink[s.json.clone()])),
+                )
+                .to_object(py)
             }
             Outcome::Skipped(name) => name.to_object(py),
             Outcome::NotHandled | Outcome::Rejected(_) => py.None(),
