@@ -309,7 +309,7 @@ def test_a_dead_worker_is_replaced_and_the_request_read_again() -> None:
         try:
             await pool.started()
             first = await pool.read(orjson.dumps([statement()]), "1.0.3", AUTHORITY, False, None)
-            for process in list(pool._executor._processes.values()):
+            for process in pool.processes():
                 os.kill(process.pid, signal.SIGKILL)
                 process.join()
             sent = orjson.dumps([statement(), statement()])

@@ -33,8 +33,6 @@ import threading
 import time
 from array import array
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -59,6 +57,7 @@ from aspects.lrs.statements.receive import (
     read_statements,
     statements_from,
 )
+from aspects.lrs.statements.workerpipe import Worker, WorkerDied
 from aspects.store.statements import actor_id_of
 from aspects.xapi.fast import native_prepare, native_verdicts, sure_valid
 from aspects.xapi.validation import StatementInvalid
@@ -333,14 +332,15 @@ def share_bounds(count: int, share: int, shares: int) -> tuple[int, int]:
 
 
 def _start_worker(server: int) -> None:
-    """Initialiser of each worker: collect garbage as the server does (aspects.lrs.collector)
-    and exit when the server is gone. A worker blocks reading its pool's queue, whose pipe
-    its siblings keep open, so a server killed outright (``kill -9``, out of memory) would
-    leave its workers waiting forever."""
+    """Start of each worker: collect garbage as the server does (aspects.lrs.collector), look
+    up the native verdicts (:func:`_warm`) and exit when the server is gone. The worker's socket
+    ends when the server's does, but a worker busy with a call would not notice a server killed
+    outright (``kill -9``, out of memory) until it is done."""
     tune_collector()
     threading.Thread(
         target=_exit_with, args=(server,), name="lrs-worker-orphan-watch", daemon=True
     ).start()
+    _warm()
 
 
 def _exit_with(server: int) -> None:
@@ -350,9 +350,9 @@ def _exit_with(server: int) -> None:
 
 
 def _warm() -> None:
-    """Submitted once per worker when the pool starts, so that the workers are spawned and
-    have imported this module, and looked up the native verdicts (~0.25 s of CPU: the build
-    check imports the transformer), before the first request."""
+    """Run by each worker as it starts, so that it has imported this module and looked up the
+    native verdicts (~0.25 s of CPU: the build check imports the transformer) before the
+    first request; :meth:`ReceivePool.started` waits for it."""
     native_verdicts()
 
 
@@ -374,8 +374,10 @@ class Stamps:
 
 
 class ReceivePool:
-    """``workers`` spawned processes reading JSON bodies (module docstring). Spawned, not
-    forked: the server process runs chDB's threads, which a fork would copy mid-flight."""
+    """``workers`` spawned processes reading JSON bodies (module docstring), each called over
+    its own socket pair (:mod:`~aspects.lrs.statements.workerpipe`: no threads in the server).
+    Spawned, not forked: the server process runs chDB's threads, which a fork would copy
+    mid-flight."""
 
     def __init__(self, workers: int, split: bool | None = None) -> None:
         """``split``: read a lone request's large array in shares (None: only when the native
@@ -385,30 +387,29 @@ class ReceivePool:
         self._workers = workers
         self._split = native_prepare() is None if split is None else split
         self._open = 0  # POST/PUT requests being read or committed now (opened())
-        self._executor = self._new_executor()
-        self._warming = [self._executor.submit(_warm) for _ in range(workers)]
+        self._context = multiprocessing.get_context("spawn")
+        self._pool = [self._spawn() for _ in range(workers)]
 
-    def _new_executor(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=self._workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(os.getpid(),),
-        )
+    def _spawn(self) -> Worker:
+        return Worker(self._context, _start_worker, (os.getpid(),), "lrs-receive-worker")
+
+    def processes(self) -> list[multiprocessing.process.BaseProcess]:
+        """The worker processes now."""
+        return [worker.process for worker in self._pool]
 
     async def _call(self, function: Callable[..., tuple[Any, ...]], *args: Any) -> tuple[Any, ...]:
-        loop = asyncio.get_running_loop()
-        executor = self._executor
+        worker = min(self._pool, key=_load)
         try:
-            return await loop.run_in_executor(executor, function, *args)
-        except BrokenProcessPool:
-            # A worker died (killed, out of memory), failing every call in flight: what the
-            # workers run is pure, so a new pool reads the body again.
-            if self._executor is executor:
-                log.warning("a receive worker died; starting new ones")
-                executor.shutdown(wait=False, cancel_futures=True)
-                self._executor = self._new_executor()
-            return await loop.run_in_executor(self._executor, function, *args)
+            answer: tuple[Any, ...] = await worker.call(function, *args)
+        except WorkerDied:
+            # A worker died (killed, out of memory), failing its calls in flight: what the
+            # workers run is pure, so another one reads the body again.
+            if worker in self._pool:
+                log.warning("a receive worker died; starting a new one")
+                worker.close()
+                self._pool[self._pool.index(worker)] = self._spawn()
+            answer = await min(self._pool, key=_load).call(function, *args)
+        return answer
 
     @contextlib.contextmanager
     def opened(self) -> Iterator[None]:
@@ -423,7 +424,7 @@ class ReceivePool:
     async def started(self) -> None:
         """Return once the workers are spawned and have imported what they run (a few seconds
         of CPU each, which the first requests would otherwise wait for)."""
-        await asyncio.gather(*(asyncio.wrap_future(future) for future in self._warming))
+        await asyncio.gather(*(worker.call(_warm) for worker in self._pool))
 
     async def read(
         self,
@@ -489,4 +490,9 @@ class ReceivePool:
         return ready
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        for worker in self._pool:
+            worker.close()
+
+
+def _load(worker: Worker) -> int:
+    return worker.load
