@@ -8,17 +8,16 @@ solving) before the endpoint runs: about a fifth of the serving process's CPU at
 
 - ``POST`` on the statements path exactly, no query string (so no ``statementId``, no alternate
   request syntax), no ``Origin`` (CORS would add headers), ``Content-Type: application/json``;
-- a supported ``X-Experience-API-Version``;
-- an ``Authorization`` header the credential cache holds (verified less than
-  ``lrs.credential_cache_seconds`` ago by the full path) for a principal with
-  ``statements/write``.
+- a supported ``X-Experience-API-Version``.
 
 It decides from the headers alone, before reading the body, so everything else goes to the
-FastAPI app untouched and gets its usual answer (the first request of a credential, a cache
-past its time, errors of authentication or version...). Once decided, the body is stored by
-the same :func:`~aspects.lrs.statements.routes.store_body` as the endpoint's, and an error is
-answered by the app's own exception handlers, with the version header the version middleware
-would add: the same bytes as the full path (tests/lrs/test_fastpost.py compares them). An
+FastAPI app untouched and gets its usual answer (errors of version, CORS, the alternate
+syntax...). Once decided, it authenticates as the endpoint's dependency does (the credential
+cache, else :func:`~aspects.lrs.auth.authenticate` itself: a cache past its time must not send
+a request the long way), requires ``statements/write``, stores the body with the endpoint's
+own :func:`~aspects.lrs.statements.routes.store_body`, and answers any error with the app's own
+exception handlers, adding the headers the middleware around the endpoint add: the same bytes
+as the full path (tests/lrs/test_fastpost.py compares them). An
 unexpected error propagates to FastAPI's ServerErrorMiddleware, outside this layer, as the
 endpoint's would. The app sets no body size limit (FastAPI's ``max_body_size`` is None), so
 there is none to check here either.
@@ -34,7 +33,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from aspects.lrs.auth import Principal, credential_cache
+from aspects.lrs.auth import authenticate, credential_cache, forbidden
 from aspects.lrs.statements.routes import store_body
 
 _VERSION = b"x-experience-api-version"
@@ -73,11 +72,16 @@ class FastPost:
         if decided is None:
             await self.app(scope, receive, send)
             return
-        principal, version, content_type = decided
+        version, content_type, header = decided
         state = scope["app"].state
         state.fast_posts = getattr(state, "fast_posts", 0) + 1
-        body = await _body(receive)
         try:
+            principal = credential_cache(state).get(header) if header else None
+            if principal is None:
+                principal = await authenticate(Request(scope, receive))
+            if not principal.allows("statements/write"):
+                raise forbidden("statements/write")
+            body = await _body(receive)
             ids = await store_body(state, body, content_type, version, principal, False, None)
         except Exception as error:
             handler = _handler(scope["app"].exception_handlers, error)
@@ -88,8 +92,9 @@ class FastPost:
             response = Response(orjson.dumps(ids), media_type="application/json")
         await self._send(response, version, send)
 
-    def _decide(self, scope: Scope) -> tuple[Principal, str, str] | None:
-        """(principal, answered version, content type) when this request is the plain case."""
+    def _decide(self, scope: Scope) -> tuple[str, str, str] | None:
+        """(answered version, content type, Authorization header or "") when this request is
+        the plain case."""
         found: dict[bytes, str] = {}
         for key, value in scope["headers"]:
             name = key.lower()
@@ -105,13 +110,9 @@ class FastPost:
         ):
             return None
         version = self.negotiate(found.get(_VERSION))
-        header = found.get(b"authorization")
-        if version is None or not header:
+        if version is None:
             return None
-        principal = credential_cache(scope["app"].state).get(header)
-        if principal is None or not principal.allows("statements/write"):
-            return None
-        return principal, version, content_type
+        return version, content_type, found.get(b"authorization", "")
 
     async def _send(self, response: Response, version: str, send: Send) -> None:
         """The response with the headers the middleware around the endpoint add: the version
