@@ -48,13 +48,14 @@ class LRSSettings(BaseModel):
         ),
     )
     copy_interval_seconds: float = Field(
-        default=2.0,
+        default=5.0,
         gt=0,
         le=60,
         description=(
             "How often the LRS copies newly stored statements into the raw table, where the "
             "report views run (reports see an LRS statement within about this long plus the "
-            "flush interval). Each copy has a fixed cost in every report view."
+            "flush interval; sooner once 50,000 statements wait). Each copy has a fixed cost "
+            "in every report view."
         ),
     )
     flush_interval_seconds: float = Field(

@@ -4,7 +4,10 @@ A request is answered once its statements are in ``lrs_statements`` (the LRS's s
 Storing them in ``xapi_statements`` as well, inside the request, cost most of a POST: the report
 materialized views attached to the raw table run inside every INSERT, and their cost per INSERT
 hardly depends on its size. So :class:`RawCopier` copies what the writer committed in large
-batches, every ``lrs.copy_interval_seconds``, one INSERT per batch.
+batches, every ``lrs.copy_interval_seconds`` or as soon as :data:`COPY_ROWS` statements are
+held, whichever comes first, one INSERT per batch: at a high rate the copies are large and few
+(each costs ~110-150 ms of CPU in the report views whatever its size), and one copy's size stays
+bounded.
 
 Nothing is lost on a crash: after every copy the copier records how far it got
 (``lrs_raw_copy``, one row per ``lrs.instance``), and a restarted process first copies every
@@ -49,6 +52,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Held statements beyond this count (copies failing for a long while) are dropped and the
 # window copied by INSERT ... SELECT: memory stays bounded (~1.3 KB per statement).
 MAX_HELD = 200_000
+# Copy as soon as this many statements are held, before the interval (~65 MB held at most).
+COPY_ROWS = 50_000
 # A window holds each statement once: nothing for ClickHouse to collapse inside the block (the
 # ingest's packed inserts into this table skip that pass too).
 _INSERT_SETTINGS = {"optimize_on_insert": 0}
@@ -86,10 +91,12 @@ class RawCopier:
         interval: float = 0.5,
         from_memory: bool = True,
         derive: bool = True,
+        copy_rows: int = COPY_ROWS,
     ) -> None:
         """``from_memory``: copy from what the writer hands over when it covers the window
         (module docstring); ``derive``: with the derived columns computed by the native build
-        when it is loaded (else ClickHouse computes them from the JSON)."""
+        when it is loaded (else ClickHouse computes them from the JSON); ``copy_rows``: copy
+        before the interval once this many statements are held."""
         self._client = client
         self._database = database
         self._name = name
@@ -99,6 +106,9 @@ class RawCopier:
         self._copied_through: datetime | None = None
         self._committed_through = _EPOCH
         self._task: asyncio.Task[None] | None = None
+        self._copy_rows = copy_rows
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._insert_sql = load("copy_insert.sql", database)
         self._select_sql = load("copy_select.sql", database)
         # What the writer handed over since the last copy, and the newest ``stored`` of a
@@ -148,6 +158,10 @@ class RawCopier:
                     self._gap_through = max(self._gap_through, through)
                     self._held.clear()
                     self._held_count = 0
+            many = self._held_count >= self._copy_rows
+        if many and self._wake is not None and self._loop is not None:
+            # Called from the flush's thread: wake the copy loop through its event loop.
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     def pending(self) -> bool:
         with self._lock:
@@ -217,7 +231,9 @@ class RawCopier:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._task = self._loop.create_task(self._run())
 
     async def stop(self) -> None:
         """Stop the loop, then copy what is still pending (a clean stop leaves nothing behind)."""
@@ -227,8 +243,11 @@ class RawCopier:
             await asyncio.to_thread(self.copy_pending)
 
     async def _run(self) -> None:
+        assert self._wake is not None
         while True:
-            await asyncio.sleep(self._interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval)
+            self._wake.clear()
             if not self.pending():
                 continue
             try:
