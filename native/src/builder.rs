@@ -344,10 +344,15 @@ impl Builder {
             Some(namespace) => namespace,
             None => {
                 // json.dumps(verb): the vocabulary's IRIs and names need no escaping
-                let mut key = format!(
-                    "{{\"id\": \"{}\", \"display\": {{\"en\": \"{}\"}}}}",
-                    verb.iri, verb.display
-                );
+                // (by hand: `format!` cost ~0.5% of a chunk's instructions with child ids)
+                let child_len = child_id.map_or(0, |c| c.len() + 1);
+                let mut key =
+                    String::with_capacity(40 + verb.iri.len() + verb.display.len() + child_len);
+                key.push_str("{\"id\": \"");
+                key.push_str(verb.iri);
+                key.push_str("\", \"display\": {\"en\": \"");
+                key.push_str(verb.display);
+                key.push_str("\"}}");
                 if let Some(child) = child_id {
                     key.push('-');
                     key.push_str(child);
