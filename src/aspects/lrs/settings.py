@@ -48,7 +48,7 @@ class LRSSettings(BaseModel):
         ),
     )
     copy_interval_seconds: float = Field(
-        default=5.0,
+        default=2.0,
         gt=0,
         le=60,
         description=(
