@@ -1,0 +1,12 @@
+-- The raw table without automatic column statistics, like the report tables (0040). Every merge
+-- of the raw table wrote statistics (basic, uniq_v2) for each of its columns, and a backfill's
+-- unique statements are merged several times. Measured (docs/ingest.md, session 9): one merge of
+-- all parts (OPTIMIZE FINAL) of copies of the raw table of a 2M-statement benchmarks/reports.py
+-- dataset costs 3.27 instead of 3.66 us per statement (-10%; rounds 3.09 / 3.27 against 3.48 /
+-- 3.66, alternated, load ~12). Reads: the report plans on the same merged parts differ only in
+-- the order of two PREWHERE conditions of learner_summary and at_risk_learners (same granules
+-- read), and the CPU of every report case summed 4,221 against 4,412 ms with them (3 alternated
+-- rounds of benchmarks/reports.py, load 8-11). The erasure's reads (toString(actor_id) IN ...
+-- OR statement_id IN ...) read every granule either way (0036).
+-- Metadata only: parts written before keep their statistics until a merge rewrites them.
+ALTER TABLE ${db}.xapi_statements ${on_cluster} MODIFY SETTING auto_statistics_types = '';
