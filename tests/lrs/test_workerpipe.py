@@ -73,3 +73,25 @@ def test_a_killed_worker_fails_its_calls_in_flight() -> None:
             worker.close()
 
     asyncio.run(scenario())
+
+
+def test_a_pool_gives_each_call_the_first_worker_free() -> None:
+    """ReceivePool hands a call to a worker only when that worker is free: a call made while
+    both are busy waits for the first one done, not behind a long one."""
+    from aspects.lrs.statements.ready import ReceivePool
+
+    async def scenario() -> None:
+        pool = ReceivePool(2)
+        try:
+            await pool.started()
+            long = asyncio.ensure_future(pool._call(time.sleep, 4))
+            short = asyncio.ensure_future(pool._call(time.sleep, 0.05))
+            await asyncio.sleep(0.01)
+            assert await pool._call(operator.add, 2, 3) == 5
+            assert short.done()
+            assert not long.done()
+            await long
+        finally:
+            pool.close()
+
+    asyncio.run(scenario())
