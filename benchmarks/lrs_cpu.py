@@ -24,6 +24,11 @@ a stub answering the ids so that only the routing, middleware, authentication (c
 dependency solving and the response differ. Timed as the event loop thread's CPU
 (``time.thread_time``: chDB's threads are not involved).
 
+With ``--pool``, instead: the hand-off to the receive workers, ``ReceivePool.read`` of one
+``--batch``-statement body at a time by a pool of 2 spawned workers: the wall time per read
+(median, 90th percentile) and this process's CPU per read (the pool's threads included, the
+workers' not).
+
 Run it against an older checkout (``PYTHONPATH=old/src``) to compare: steps the older writer
 lacks print 0.
 
@@ -243,6 +248,44 @@ def dispatch_runs(directory: Path, client: Any, settings: StoreSettings, args: A
     print(f"load={os.getloadavg()}", flush=True)
 
 
+def pool_runs(args: Any) -> None:
+    """``--pool`` (module docstring)."""
+    from aspects.lrs.statements.ready import ReceivePool
+
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    bodies = [
+        orjson.dumps([make_statement(r * args.batch + i, now) for i in range(args.batch)])
+        for r in range(50)
+    ]
+
+    async def measure() -> tuple[list[float], float]:
+        pool = ReceivePool(2)
+        try:
+            await pool.started()
+            for body in bodies[:5]:
+                await pool.read(body, "1.0.3", AUTHORITY, False, None)
+            walls = []
+            started_cpu = time.process_time()
+            for index in range(args.requests):
+                started = time.perf_counter()
+                await pool.read(bodies[index % len(bodies)], "1.0.3", AUTHORITY, False, None)
+                walls.append((time.perf_counter() - started) * 1000)
+            cpu = (time.process_time() - started_cpu) * 1000 / args.requests
+        finally:
+            pool.close()
+        return walls, cpu
+
+    for run in range(args.runs):
+        walls, cpu = asyncio.run(measure())
+        walls.sort()
+        print(
+            f"pool run={run + 1}: wall ms per read median={statistics.median(walls):.3f} "
+            f"p90={walls[int(len(walls) * 0.9)]:.3f}; server CPU ms per read={cpu:.3f} "
+            f"load={os.getloadavg()}",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -267,7 +310,15 @@ def main() -> None:
         action="store_true",
         help="the ASGI layers' CPU per POST, with and without the fast path (docstring)",
     )
+    parser.add_argument(
+        "--pool",
+        action="store_true",
+        help="the hand-off to 2 receive workers: wall and server CPU per read (docstring)",
+    )
     args = parser.parse_args()
+    if args.pool:
+        pool_runs(args)
+        return
     if args.python_receive:
         import aspects.lrs.statements.ready as ready_module
 
