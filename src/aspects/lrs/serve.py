@@ -22,7 +22,8 @@ from aspects.store.client import open_migrated_client
 # 0.005). lrs_post.py --clients 4, 20 s, alternated pairs on a shared machine: 4,044 -> 4,518
 # statements/s (medians of 3, load 8-11, CPU per 100 statements 15.6 / 15.5 ms), then with this
 # session's other changes in both: 4,620 -> 6,592 (medians of 3, every pair better, load 8-10,
-# CPU 15.0 / 14.3 ms).
+# CPU 15.0 / 14.3 ms); on a quiet machine (load 2-3) neutral: 9,078 -> 9,165 (CPU 16.5 / 16.3):
+# the waits grow when the machine is busy.
 SWITCH_INTERVAL = 0.0005
 
 
