@@ -12,7 +12,7 @@ from typing import Any
 
 from aspects.ingest.files import Chunk, split_lines
 from aspects.store.statements import PackedStatements, StatementPacker
-from aspects.transform.fast import ChunkAnswer
+from aspects.transform.fast import ChunkAnswer, DeriveColumns
 
 # offset, reason, line (cut to the configured bound), original length in bytes
 Rejected = tuple[int, str, bytes, int]
@@ -28,9 +28,6 @@ Labels = tuple[str, str, int]
 FastRows = Callable[[bytes], list[tuple[bytes, bytes, str]] | str | None]
 # A whole chunk through the native transformer (FastTransformer.chunk: see ChunkAnswer)
 NativeChunk = Callable[[bytes], ChunkAnswer]
-# A packed texts column -> the raw table's derived columns of its statements, or None when not
-# sure of one (the native ``derive_columns``)
-DeriveColumns = Callable[[bytes], Sequence[bytes] | None]
 
 _NO_STATEMENTS = PackedStatements(b"", b"", [])
 

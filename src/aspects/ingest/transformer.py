@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from aspects.ingest.convert import Converted, DeriveColumns, LineConverter
+from aspects.ingest.convert import Converted, LineConverter
 from aspects.ingest.files import Chunk
 from aspects.transform.settings import TransformSettings
 
@@ -107,7 +107,11 @@ def build_converter(spec: ConverterSpec, course_names: CourseNames | None = None
         else native_transformer(settings, spec.secret, course_names, external_ids)
     )
     chunk = None
+    derive = None
     if spec.native_chunk and fast is not None:
+        from aspects.transform.fast import native_derive  # loaded with the native transformer
+
+        derive = native_derive() if spec.native_derive else None
         chunk = fast.chunk if spec.native_derive else partial(fast.chunk, derive=False)
     # Statements are serialised and packed by the converter (StatementPacker.add_all/add_rows),
     # or by the native transformer (chunk).
@@ -118,7 +122,7 @@ def build_converter(spec: ConverterSpec, course_names: CourseNames | None = None
         labels=spec.labels,
         fast=None if fast is None else fast.rows,
         chunk=chunk,
-        derive=native_derive() if chunk is not None and spec.native_derive else None,
+        derive=derive,
     )
 
 
@@ -133,14 +137,6 @@ def native_transformer(
     from aspects.transform.fast import open_fast
 
     return open_fast(settings, secret=secret, course_names=course_names, external_ids=external_ids)
-
-
-def native_derive() -> DeriveColumns | None:
-    """The native ``derive_columns`` (the raw table's derived columns of packed texts), when
-    the loaded native module has it."""
-    module = sys.modules.get("aspects.transform._fast")  # loaded by open_fast
-    derive: DeriveColumns | None = getattr(module, "derive_columns", None)
-    return derive
 
 
 # --- the backfill's worker processes -------------------------------------------------------------

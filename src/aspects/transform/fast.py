@@ -30,7 +30,7 @@ import json
 import sys
 import sysconfig
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -45,7 +45,15 @@ from aspects.transform.identity import Actors, ExternalIds
 from aspects.transform.settings import TransformSettings
 from aspects.transform.transformer import XAPI_EVENT_NAMES, Transformer
 
-__all__ = ["FastTransformer", "native_state", "open_fast", "sources_digest", "transform_lines_json"]
+__all__ = [
+    "DeriveColumns",
+    "FastTransformer",
+    "native_derive",
+    "native_state",
+    "open_fast",
+    "sources_digest",
+    "transform_lines_json",
+]
 
 PACKAGE = Path(__file__).resolve().parent
 CRATE = PACKAGE.parents[2] / "native"
@@ -113,6 +121,27 @@ def native_state() -> str:
     except ImportError as error:
         return f"cannot be loaded: {error}"
     return "loaded"
+
+
+# The native ``derive_columns``: a packed texts column (LEB128 length + JSON per statement) ->
+# the raw table's derived columns as Native streams, or None when it is not sure of one.
+DeriveColumns = Callable[[bytes], Sequence[bytes] | None]
+
+
+def native_derive() -> DeriveColumns | None:
+    """The native ``derive_columns`` when the native module is usable, else None (ClickHouse
+    then computes the derived columns from the JSON). A module already loaded (by
+    :func:`open_fast` or :func:`native_state`) passed the build checks then; they hash the
+    crate's sources, so they are not run again for it."""
+    if forced_pure():
+        return None
+    module = sys.modules.get(_MODULE)
+    if module is None:
+        if native_state() != "loaded":
+            return None
+        module = sys.modules[_MODULE]
+    derive: DeriveColumns | None = getattr(module, "derive_columns", None)
+    return derive
 
 
 def open_fast(

@@ -42,7 +42,7 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from aspects.lrs.statements.rawblock import HeldRows, native_derive, raw_blocks
+from aspects.lrs.statements.rawblock import HeldRows, raw_blocks
 from aspects.lrs.statements.sql import load
 from aspects.store import lowcard
 from aspects.store.statements import TABLE, StatementRow, erased_hashes, insert_statements
@@ -117,6 +117,8 @@ class RawCopier:
         self._held: list[HeldRows] = []  # under self._lock
         self._held_count = 0  # under self._lock
         self._gap_through = _EPOCH  # under self._lock
+        from aspects.transform.fast import native_derive  # here: it imports the transformer
+
         self._derive = native_derive() if from_memory and derive else None
         self._encode = lowcard.native_encoder() if from_memory else None
         # What the copies from memory did (tests and benchmarks read them): how many, and how

@@ -14,16 +14,16 @@ each statement keeps its own ``stored_time``).
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from aspects.store import lowcard
 from aspects.store.statements import DERIVED_STREAMS, native_block
 
-# A packed texts column -> the derived columns' Native streams, or None when not sure of one.
-Derive = Callable[[bytes], "Sequence[bytes] | None"]
+if TYPE_CHECKING:
+    from aspects.transform.fast import DeriveColumns
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,22 +39,10 @@ class HeldRows:
     texts: bytes
 
 
-def native_derive() -> Derive | None:
-    """The native ``derive_columns`` when the native build is loaded and current, else None
-    (ClickHouse then computes the derived columns from the JSON)."""
-    from aspects.transform.fast import native_state
-
-    if native_state() != "loaded":
-        return None
-    module = importlib.import_module("aspects.transform._fast")
-    derive: Derive | None = getattr(module, "derive_columns", None)
-    return derive
-
-
 def raw_blocks(
     held: Sequence[HeldRows],
     source: str,
-    derive: Derive | None,
+    derive: DeriveColumns | None,
     encode: lowcard.Encoder | None,
 ) -> list[tuple[list[str], bytes, int]]:
     """``held``'s statements as Native blocks for the raw table: (column names, block, rows).
