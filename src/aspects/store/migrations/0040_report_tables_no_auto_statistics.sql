@@ -6,7 +6,7 @@
 -- of alternated rounds, load ~8). The reports do not need them: their plans on the same merged
 -- parts differ only in the order of PREWHERE conditions (grades_distribution, completion: same
 -- granules read), and the CPU of every report case summed 4,015 against 4,011 ms (3 alternated
--- rounds of benchmarks/reports.py, load 5-8). The raw table keeps them (no gain measured there).
+-- rounds of benchmarks/reports.py, load 5-8). The raw table: 0041.
 -- Metadata only: parts written before keep their statistics until a merge rewrites them.
 ALTER TABLE ${db}.voided_statements ${on_cluster} MODIFY SETTING auto_statistics_types = '';
 ALTER TABLE ${db}.fact_enrollment ${on_cluster} MODIFY SETTING auto_statistics_types = '';
