@@ -141,29 +141,29 @@ impl Packed {
         }
     }
 
-    /// Takes the statements of the line whose output starts at `mark` in `texts` (the builder's
-    /// sink while the chunk runs: each statement was written there after [`FRAME`] free bytes).
-    /// Their length prefixes are filled in place when they tile the line's output in order with
+    /// Takes the statements of the line whose output starts at `mark` in `texts` (the texts
+    /// column, which is the builder's sink while the chunk runs: each statement was written
+    /// there after [`FRAME`] free bytes). Their length prefixes are filled in place when they tile the line's output in order with
     /// two-byte prefixes (the common case); otherwise the line's output is laid out again.
-    fn push_line(&mut self, py: Python<'_>, mark: usize, statements: &[Stmt]) {
+    fn push_line(&mut self, py: Python<'_>, texts: &mut Vec<u8>, mark: usize, statements: &[Stmt]) {
         let mut at = mark;
         let in_place = statements.iter().all(|s| {
             let fits = s.json.start == at + FRAME && (0x80..0x4000).contains(&s.json.len());
             at = s.json.end;
             fits
-        }) && at == self.texts.len();
+        }) && at == texts.len();
         if in_place {
             for s in statements {
                 let length = s.json.len();
-                self.texts[s.json.start - 2] = (length as u8 & 0x7f) | 0x80;
-                self.texts[s.json.start - 1] = (length >> 7) as u8;
+                texts[s.json.start - 2] = (length as u8 & 0x7f) | 0x80;
+                texts[s.json.start - 1] = (length >> 7) as u8;
             }
         } else {
-            let written = self.texts.split_off(mark);
+            let written = texts.split_off(mark);
             for s in statements {
                 let json = &written[s.json.start - mark..s.json.end - mark];
-                leb128(&mut self.texts, json.len());
-                self.texts.extend_from_slice(json);
+                leb128(texts, json.len());
+                texts.extend_from_slice(json);
             }
         }
         let mut pos = mark;
@@ -176,7 +176,7 @@ impl Packed {
             let length = statement.json.len();
             pos += leb128_len(length);
             if let Some(derived) = &mut self.derived {
-                if !derived.push_json(&self.texts[pos..pos + length]) {
+                if !derived.push_json(&texts[pos..pos + length]) {
                     self.derived = None;
                 }
             }
@@ -226,9 +226,7 @@ pub fn chunk(
         match outcome {
             Outcome::Statements(statements) if statements.is_empty() => packed.skipped += 1,
             Outcome::Statements(statements) => {
-                std::mem::swap(&mut packed.texts, &mut transformer.builder.sink);
-                packed.push_line(py, mark, &statements);
-                std::mem::swap(&mut packed.texts, &mut transformer.builder.sink);
+                packed.push_line(py, &mut transformer.builder.sink, mark, &statements);
             }
             Outcome::Skipped(_) => packed.skipped += 1,
             Outcome::NotHandled => packed.unhandled.push((start, end)),
